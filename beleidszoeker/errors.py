@@ -1,0 +1,43 @@
+"""Domain errors. Each message says what the user can do next; the edges translate them."""
+
+from __future__ import annotations
+
+
+class BeleidszoekerError(Exception):
+    """Base class: the message is meant for the user."""
+
+
+class EmptyCorpusError(BeleidszoekerError):
+    def __init__(self, corpus_dir: object) -> None:
+        super().__init__(
+            f"No documents found in {corpus_dir}: add .txt, .md, .pdf, .docx or .html files "
+            "there (or point BELEIDSZOEKER_CORPUS_DIR / --corpus at your documents) and run "
+            "`beleidszoeker index` again."
+        )
+
+
+class IndexMissingError(BeleidszoekerError):
+    def __init__(self, index_dir: object) -> None:
+        super().__init__(f"No index found in {index_dir}: run `beleidszoeker index` first.")
+
+
+class IndexMismatchError(BeleidszoekerError):
+    """The index on disk was built with other settings than the ones in force."""
+
+
+class EmptyQueryError(BeleidszoekerError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The question is empty: type a few words, for example "
+            '"welke projecten gaan over waterstof?".'
+        )
+
+
+class UnknownDocumentError(BeleidszoekerError):
+    def __init__(self, document_id: str) -> None:
+        super().__init__(f"Unknown document {document_id!r}: see `GET /api/documents` for the ids.")
+        self.document_id = document_id
+
+
+class EmbedderUnavailableError(BeleidszoekerError):
+    """The configured embedding backend cannot be loaded."""

@@ -1,0 +1,1 @@
+"""Documents in -> cleaned text -> chunks -> vectors + keyword index on disk."""
