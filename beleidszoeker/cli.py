@@ -1,0 +1,125 @@
+"""The ``beleidszoeker`` command: thin wrappers over the indexer and search functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from beleidszoeker.config import Settings, get_settings
+from beleidszoeker.errors import BeleidszoekerError
+
+app = typer.Typer(
+    help="Beleidszoeker: search Dutch policy documents and get cited answers.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="folder with the documents")]
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder")]
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return get_settings().with_overrides(**overrides)
+    except ValueError as exc:  # pydantic validation of an environment variable or option
+        err.print(f"[red]Invalid setting:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _fail(exc: BeleidszoekerError) -> typer.Exit:
+    err.print(f"[red]Error:[/red] {exc}")
+    return typer.Exit(1)
+
+
+@app.command()
+def index(
+    corpus: CorpusOpt = None,
+    index_dir: IndexOpt = None,
+    force: Annotated[bool, typer.Option(help="rebuild even if nothing changed")] = False,
+) -> None:
+    """Index every document in the corpus folder (only what changed is embedded again)."""
+    from beleidszoeker.progress import RichProgress
+    from indexer.build import build_index
+
+    settings = _settings(corpus_dir=corpus, index_dir=index_dir)
+    try:
+        with RichProgress(err) as progress:
+            report = build_index(settings, progress, force=force)
+    except BeleidszoekerError as exc:
+        raise _fail(exc) from exc
+    from beleidszoeker.progress import print_build_report
+
+    print_build_report(err, report)
+
+
+@app.command()
+def search(
+    question: Annotated[str, typer.Argument(help="the question, in Dutch or English")],
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="number of passages")] = 10,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or keyword")] = "hybrid",
+    document: Annotated[
+        list[str] | None, typer.Option("--document", "-d", help="only this document id")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Find the passages that answer QUESTION."""
+    from search_api.engine import get_searcher
+    from search_api.models import Passage, SearchResponse
+    from search_api.retrieval import MODES, Filters, split_filter
+
+    if mode not in MODES:
+        err.print(f"[red]Error:[/red] unknown mode {mode!r}; use one of: {', '.join(MODES)}.")
+        raise typer.Exit(2)
+    settings = _settings(index_dir=index_dir)
+    try:
+        searcher = get_searcher(settings)
+        t0 = time.perf_counter()
+        hits = searcher.search(question, k, mode, Filters(documents=split_filter(document)))
+        took = (time.perf_counter() - t0) * 1000
+    except BeleidszoekerError as exc:
+        raise _fail(exc) from exc
+    response = SearchResponse(
+        query=question,
+        mode=mode,
+        took_ms=round(took, 1),
+        results=[Passage.from_hit(h) for h in hits],
+    )
+    if as_json:
+        sys.stdout.write(json.dumps(response.model_dump(), ensure_ascii=False, indent=2) + "\n")
+        return
+    from beleidszoeker.progress import print_passages
+
+    print_passages(out, response)
+
+
+@app.command(name="eval")
+def evaluate(
+    questions: Annotated[Path | None, typer.Option(help="questions file (YAML)")] = None,
+    report: Annotated[Path | None, typer.Option(help="where to write the Markdown report")] = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Score keyword, dense and hybrid retrieval on the labelled questions."""
+    from eval.scoring import DEFAULT_QUESTIONS, DEFAULT_REPORT, run_eval
+
+    settings = _settings(index_dir=index_dir)
+    try:
+        result = run_eval(
+            settings, questions or DEFAULT_QUESTIONS, report or DEFAULT_REPORT, console=err
+        )
+    except BeleidszoekerError as exc:
+        raise _fail(exc) from exc
+    out.print(result.summary_table())
+    out.print(f"Report written to {result.report_path}")
+
+
+if __name__ == "__main__":
+    app()

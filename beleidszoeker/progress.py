@@ -1,0 +1,92 @@
+"""Terminal output for the CLI: progress bars, the build summary and search results."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from indexer.build import BuildReport
+from search_api.models import SearchResponse
+
+
+class RichProgress:
+    """indexer.build.Progress shown as rich progress bars on stderr."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task = None
+
+    def __enter__(self) -> RichProgress:
+        self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.__exit__(*exc)
+
+    def start(self, task: str, total: int) -> None:
+        self._task = self._bar.add_task(task, total=total)
+
+    def advance(self, n: int) -> None:
+        if self._task is not None:
+            self._bar.advance(self._task, n)
+
+    def message(self, text: str) -> None:
+        self._bar.console.print(text)
+
+
+def print_build_report(console: Console, report: BuildReport) -> None:
+    if report.up_to_date:
+        console.print(
+            f"Index is up to date ({len(report.unchanged)} documents, {report.n_chunks} passages) "
+            f"in {report.index_path}. Use --force to rebuild anyway."
+        )
+    else:
+        console.print(
+            f"Indexed {report.n_chunks} passages from "
+            f"{len(report.added) + len(report.changed) + len(report.unchanged)} documents in "
+            f"{report.seconds:.1f} s ({report.n_embedded} passages embedded, "
+            f"{report.embed_seconds:.1f} s) -> {report.index_path}"
+        )
+        for label, items in (
+            ("added", report.added),
+            ("changed", report.changed),
+            ("removed", report.removed),
+            ("unchanged", report.unchanged),
+        ):
+            if items:
+                console.print(
+                    f"  {label}: {len(items)}"
+                    + (f" ({', '.join(items)})" if label != "unchanged" else "")
+                )
+    for path, note in report.notes:
+        console.print(f"  [yellow]note[/yellow] {path}: {note}")
+    for path, reason in report.skipped:
+        console.print(f"  [yellow]skipped[/yellow] {path}: {reason}")
+
+
+def print_passages(console: Console, response: SearchResponse) -> None:
+    if not response.results:
+        console.print(
+            "No passages found. Try other words, or --mode dense for meaning-based search."
+        )
+        return
+    for p in response.results:
+        year = f", {p.document.year}" if p.document.year else ""
+        page = f", p. {p.page}" if p.page else ""
+        console.print(
+            f"[bold]{p.rank}.[/bold] [cyan]{p.document.title}{year}[/cyan]{page}  "
+            f"[dim]score {p.score:.4f} · {p.chunk_id} · chars {p.char_start}-{p.char_end}[/dim]"
+        )
+        if p.section:
+            console.print(f"   [magenta]{p.section}[/magenta]")
+        text = " ".join(p.text.split())
+        console.print(f"   {text[:400]}{'…' if len(text) > 400 else ''}", highlight=False)
+        console.print()

@@ -1,0 +1,225 @@
+"""Build the index: discover, load, clean, chunk, embed (cached), write atomically."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from beleidszoeker.config import Settings
+from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError
+from indexer import corpus, loaders
+from indexer.chunking import chunk_document
+from indexer.cleaning import CleanText, clean
+from indexer.embedders import get_embedder
+from indexer.keyword import STEMMER, KeywordIndex
+from indexer.schema import Chunk, Document
+from indexer.store import FORMAT_VERSION, IndexData, load_index, read_manifest, write_index
+from indexer.vector_cache import VectorCache, embed_with_cache
+
+
+@dataclass
+class BuildReport:
+    index_path: Path | None = None
+    up_to_date: bool = False
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    n_chunks: int = 0
+    n_embedded: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+
+class Progress:
+    """What a long build reports; the CLI shows it as a progress bar."""
+
+    def start(self, task: str, total: int) -> None: ...
+
+    def advance(self, n: int) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+
+def build_index(
+    settings: Settings, progress: Progress | None = None, force: bool = False
+) -> BuildReport:
+    """Index ``settings.corpus_dir`` into ``settings.index_dir``.
+
+    A file that cannot be read is skipped with its reason; the others are still indexed.
+    When no file can be indexed at all, the existing index is left as it was.
+    """
+    progress = progress or Progress()
+    t0 = time.perf_counter()
+    report = BuildReport()
+    files = corpus.discover(settings.corpus_dir)
+    manifest_meta = corpus.read_manifest(settings.corpus_dir)
+    fingerprint = corpus.corpus_fingerprint(files, manifest_meta)
+    chunking = {"size": settings.chunk_size, "overlap": settings.chunk_overlap}
+
+    previous = _previous(settings, chunking)
+    old_manifest = previous.manifest if previous else read_manifest(settings.index_dir)
+    if not force and previous is not None and old_manifest.get("corpus_fingerprint") == fingerprint:
+        report.up_to_date = True
+        report.index_path = previous.path
+        report.unchanged = sorted(previous.documents)
+        report.skipped = [tuple(s) for s in previous.manifest.get("skipped", [])]
+        report.n_chunks = len(previous.chunks)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    if not files:
+        raise EmptyCorpusError(settings.corpus_dir)
+
+    documents: dict[str, Document] = {}
+    texts: dict[str, CleanText] = {}
+    chunks: list[Chunk] = []
+    old_by_path = {d.path: d for d in previous.documents.values()} if previous else {}
+    old_chunks: dict[str, list[Chunk]] = {}
+    if previous:
+        for c in previous.chunks:
+            old_chunks.setdefault(c.document_id, []).append(c)
+
+    max_bytes = settings.max_file_mb * 1024 * 1024
+    progress.start("Documenten lezen", len(files))
+    for src in files:
+        progress.advance(1)
+        old = old_by_path.get(src.relpath)
+        meta = manifest_meta.get(src.relpath, {})
+        if src.size > max_bytes:
+            report.skipped.append(
+                (
+                    src.relpath,
+                    f"larger than {settings.max_file_mb:g} MB "
+                    "(raise BELEIDSZOEKER_MAX_FILE_MB to include it)",
+                )
+            )
+            continue
+        if old is not None and old.sha256 == src.sha256 and old.id == src.doc_id:
+            doc = _document(src, meta, old.title if not meta.get("title") else None, old)
+            documents[doc.id] = doc
+            texts[doc.id] = previous.clean_text(doc.id)
+            chunks.extend(old_chunks.get(doc.id, []))
+            report.unchanged.append(src.relpath)
+            continue
+        try:
+            extracted = loaders.load(src.path)
+        except loaders.LoaderError as exc:
+            report.skipped.append((src.relpath, str(exc)))
+            continue
+        cleaned = clean(extracted.text)
+        if not cleaned.text.strip():
+            report.skipped.append((src.relpath, "no text found after cleaning"))
+            continue
+        report.notes.extend((src.relpath, n) for n in extracted.notes)
+        page_starts = _clean_page_starts(cleaned, extracted.page_starts)
+        doc_chunks = chunk_document(
+            src.doc_id, cleaned, settings.chunk_size, settings.chunk_overlap, page_starts
+        )
+        doc = _document(src, meta, extracted.title, None, extracted.year)
+        doc.n_chars = len(cleaned.text)
+        doc.n_chunks = len(doc_chunks)
+        doc.n_pages = len(extracted.page_starts) + 1 if extracted.page_starts is not None else None
+        documents[doc.id] = doc
+        texts[doc.id] = cleaned
+        chunks.extend(doc_chunks)
+        (report.changed if old is not None else report.added).append(src.relpath)
+
+    current = {f.relpath for f in files}
+    report.removed = sorted(p for p in old_by_path if p not in current)
+    if not documents:
+        reasons = "; ".join(f"{p}: {r}" for p, r in report.skipped) or "no readable files"
+        raise BeleidszoekerError(
+            f"No document in {settings.corpus_dir} could be indexed ({reasons}). "
+            "The existing index, if any, is unchanged."
+        )
+
+    embedder = get_embedder(settings.embedder)
+    cache = VectorCache(settings.cache_dir / "vectors.sqlite")
+    t_embed = time.perf_counter()
+    progress.start("Passages embedden", len(chunks))
+    try:
+        vectors, report.n_embedded = embed_with_cache(
+            embedder,
+            [c.embed_text() for c in chunks],
+            cache,
+            settings.embed_batch_size,
+            progress.advance,
+        )
+    finally:
+        cache.close()
+    report.embed_seconds = time.perf_counter() - t_embed
+
+    progress.message("Trefwoordenindex bouwen")
+    keyword = KeywordIndex.build([c.embed_text() for c in chunks])
+    manifest = {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "embedder": {
+            "spec": settings.embedder,
+            "name": embedder.name,
+            "dim": int(vectors.shape[1]),
+        },
+        "chunking": chunking,
+        "keyword": {"stemmer": STEMMER, "stopwords": "nl"},
+        "corpus_dir": str(settings.corpus_dir),
+        "corpus_fingerprint": fingerprint,
+        "n_documents": len(documents),
+        "n_chunks": len(chunks),
+        "skipped": report.skipped,
+    }
+    data = IndexData(manifest, documents, chunks, np.asarray(vectors, np.float32), keyword)
+    report.index_path = write_index(settings.index_dir, data, texts)
+    report.n_chunks = len(chunks)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _previous(settings: Settings, chunking: dict[str, int]) -> IndexData | None:
+    """The current index, if it can be reused (same format, embedder and chunking)."""
+    manifest = read_manifest(settings.index_dir)
+    if (
+        manifest is None
+        or manifest.get("format_version") != FORMAT_VERSION
+        or manifest.get("embedder", {}).get("spec") != settings.embedder
+        or manifest.get("chunking") != chunking
+    ):
+        return None
+    try:
+        return load_index(settings.index_dir, settings.embedder)
+    except (BeleidszoekerError, OSError, ValueError):
+        return None
+
+
+def _document(
+    src: corpus.SourceFile,
+    meta: dict[str, object],
+    file_title: str | None,
+    old: Document | None,
+    file_year: int | None = None,
+) -> Document:
+    year = meta.get("year", file_year if old is None else old.year)
+    return Document(
+        id=src.doc_id,
+        title=str(meta.get("title") or file_title or corpus.title_from_filename(src.relpath)),
+        year=int(year) if isinstance(year, int | str) and str(year).isdigit() else None,
+        publisher=str(meta["publisher"]) if meta.get("publisher") else None,
+        kind=str(meta["kind"]) if meta.get("kind") else None,
+        path=src.relpath,
+        sha256=src.sha256,
+        n_chars=old.n_chars if old else 0,
+        n_chunks=old.n_chunks if old else 0,
+        n_pages=old.n_pages if old else None,
+    )
+
+
+def _clean_page_starts(cleaned: CleanText, raw_starts: list[int] | None) -> list[int] | None:
+    """Page starts moved from extracted-text offsets to cleaned-text offsets."""
+    if raw_starts is None:
+        return None
+    return [int(np.searchsorted(cleaned.offsets[:-1], s, side="left")) for s in raw_starts]

@@ -1,0 +1,24 @@
+"""What every loader returns, and the one error it raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class LoaderError(Exception):
+    """A file cannot be read; the message is the reason shown next to the file name."""
+
+
+@dataclass
+class Extracted:
+    """Text as extracted from a file, before cleaning.
+
+    ``page_starts`` holds the offsets in ``text`` where pages 2, 3, ... begin (None for
+    formats without pages). ``title``/``year`` come from the file's own metadata, if any.
+    """
+
+    text: str
+    page_starts: list[int] | None = None
+    title: str | None = None
+    year: int | None = None
+    notes: list[str] = field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Index on disk -> retrieval -> answers; the FastAPI app over them."""

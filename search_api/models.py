@@ -1,0 +1,44 @@
+"""Response models: one passage shape for the CLI's --json, the API and the web UI."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from indexer.schema import DocumentRef
+from search_api.retrieval import Hit
+
+
+class Passage(BaseModel):
+    rank: int
+    score: float
+    chunk_id: str
+    text: str = Field(description="the passage as shown to the user")
+    document: DocumentRef
+    section: str
+    char_start: int = Field(description="start offset in the document's cleaned text")
+    char_end: int
+    page: int | None = Field(None, description="page the passage starts on (PDF only)")
+    page_end: int | None = Field(None, description="last page, when it crosses a page break")
+
+    @classmethod
+    def from_hit(cls, hit: Hit) -> Passage:
+        c = hit.chunk
+        return cls(
+            rank=hit.rank,
+            score=round(hit.score, 6),
+            chunk_id=c.id,
+            text=c.text,
+            document=hit.document.ref(),
+            section=c.section,
+            char_start=c.char_start,
+            char_end=c.char_end,
+            page=c.page,
+            page_end=c.page_end,
+        )
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: str
+    took_ms: float | None = None
+    results: list[Passage]
