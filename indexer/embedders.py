@@ -83,7 +83,9 @@ class SentenceTransformerEmbedder:
     def dim(self) -> int:
         with self._lock:
             model = self._get()
-            get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            get_dim = getattr(model, "get_embedding_dimension", None) or (
+                model.get_sentence_embedding_dimension
+            )
             return int(get_dim())
 
     def _encode(self, texts: list[str]) -> np.ndarray:

@@ -19,7 +19,8 @@ def text_hash(text: str) -> str:
 class VectorCache:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path)
+        # Several processes (CLI, server, tests) may share one cache: wait for locks.
+        self._db = sqlite3.connect(path, timeout=60)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS vectors (model TEXT, hash TEXT, vec BLOB, "
             "PRIMARY KEY (model, hash))"
