@@ -21,6 +21,11 @@ from indexer.store import FORMAT_VERSION, IndexData, load_index, read_manifest, 
 from indexer.vector_cache import VectorCache, embed_with_cache
 
 
+# Bump when cleaning, section detection, chunking or the keyword index change their output,
+# so `beleidszoeker index` rebuilds instead of calling an index built by older code current.
+PIPELINE_VERSION = 2
+
+
 @dataclass
 class BuildReport:
     index_path: Path | None = None
@@ -61,7 +66,11 @@ def build_index(
     files = corpus.discover(settings.corpus_dir)
     manifest_meta = corpus.read_manifest(settings.corpus_dir)
     fingerprint = corpus.corpus_fingerprint(files, manifest_meta)
-    chunking = {"size": settings.chunk_size, "overlap": settings.chunk_overlap}
+    chunking = {
+        "size": settings.chunk_size,
+        "overlap": settings.chunk_overlap,
+        "pipeline": PIPELINE_VERSION,
+    }
 
     previous = _previous(settings, chunking)
     old_manifest = previous.manifest if previous else read_manifest(settings.index_dir)

@@ -1,9 +1,12 @@
-"""Dutch keyword search: Snowball stemming, Dutch stop words, BM25 (bm25s)."""
+"""Dutch keyword search: Snowball stemming, Dutch stop words, compound splitting, BM25."""
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +14,9 @@ import numpy as np
 
 STEMMER = "dutch"
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_MIN_PART = 4
+# Dutch linking sounds, tried before the bare join: "gezondheid-s-centrum", "boek-en-kast".
+_LINKS = ("s", "en", "", "e")
 
 
 @lru_cache(maxsize=1)
@@ -18,21 +24,8 @@ def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_DUTCH
 
     # Question words carry no topic; they would only match other questions in the text.
-    extra = {
-        "welke",
-        "welk",
-        "wat",
-        "wie",
-        "waar",
-        "wanneer",
-        "hoe",
-        "hoeveel",
-        "waarom",
-        "gaan",
-        "gaat",
-        "beloofd",
-        "over",
-    }
+    extra = {"welke", "welk", "wat", "wie", "waar", "wanneer", "hoe", "hoeveel", "waarom",
+             "gaan", "gaat", "over"}
     return frozenset(_fold(w) for w in STOPWORDS_DUTCH) | frozenset(extra)
 
 
@@ -49,40 +42,94 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def terms(text: str) -> list[str]:
-    """Stemmed content words of ``text``, in order (the unit of keyword matching)."""
-    words = [w for w in _TOKEN.findall(_fold(text)) if len(w) > 1 and w not in _stopwords()]
-    return _stemmer().stemWords(words)
+def words(text: str) -> list[str]:
+    """Folded content words (stop words removed), unstemmed."""
+    return [w for w in _TOKEN.findall(_fold(text)) if len(w) > 1 and w not in _stopwords()]
+
+
+class Decompounder:
+    """Splits Dutch compounds into words the corpus also uses on their own.
+
+    "voucherregelingen" -> "voucher" + "regelingen" when both stand in the corpus, so a
+    question about vouchers finds the compound and a question with the compound finds the
+    parts. The vocabulary comes from the indexed texts and is saved with the index.
+    """
+
+    def __init__(self, vocabulary: Iterable[str]) -> None:
+        self.vocabulary = frozenset(w for w in vocabulary if len(w) >= _MIN_PART)
+        # Parts match by stem as well: "voucher" in "voucherregelingen" is known from "vouchers".
+        self._stems = frozenset(_stemmer().stemWords(sorted(self.vocabulary)))
+
+    def _known(self, part: str) -> bool:
+        return part in self.vocabulary or _stemmer().stemWord(part) in self._stems
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str], min_count: int = 2) -> Decompounder:
+        counts = Counter(w for t in texts for w in words(t))
+        return cls(w for w, n in counts.items() if n >= min_count)
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - one instance per index, words repeat a lot
+    def split(self, word: str) -> tuple[str, ...]:
+        if len(word) < 2 * _MIN_PART:
+            return ()
+        for i in range(len(word) - _MIN_PART, _MIN_PART - 1, -1):
+            head, tail = word[:i], word[i:]
+            if not self._known(tail):
+                continue
+            for link in _LINKS:
+                stem = head[: len(head) - len(link)]
+                if head.endswith(link) and len(stem) >= _MIN_PART and self._known(stem):
+                    # "breedbandinternet" + "aansluiting": the head may be a compound too.
+                    return (*(self.split(stem) or (stem,)), tail)
+        return ()
+
+
+def terms(text: str, decompounder: Decompounder | None = None) -> list[str]:
+    """Stemmed content words of ``text``, compounds followed by their parts."""
+    out: list[str] = []
+    for w in words(text):
+        out.append(w)
+        if decompounder is not None:
+            out.extend(decompounder.split(w))
+    return _stemmer().stemWords(out)
 
 
 class KeywordIndex:
     """A BM25 index over chunk texts; rows line up with the chunk list."""
 
-    def __init__(self, retriever) -> None:
+    def __init__(self, retriever, decompounder: Decompounder) -> None:
         self._bm25 = retriever
         self._vocab = set(retriever.vocab_dict)
+        self.decompounder = decompounder
 
     @classmethod
     def build(cls, texts: list[str]) -> KeywordIndex:
         import bm25s
 
+        decompounder = Decompounder.from_texts(texts)
         retriever = bm25s.BM25(k1=1.2, b=0.75)
-        corpus_terms = [terms(t) or ["∅"] for t in texts]  # bm25s needs a token per row
+        corpus_terms = [terms(t, decompounder) or ["∅"] for t in texts]  # bm25s needs a token
         retriever.index(corpus_terms, show_progress=False)
-        return cls(retriever)
+        return cls(retriever, decompounder)
 
     def save(self, directory: Path) -> None:
         self._bm25.save(str(directory))
+        vocab = sorted(self.decompounder.vocabulary)
+        (directory / "compound_vocabulary.json").write_text(json.dumps(vocab, ensure_ascii=False))
 
     @classmethod
     def load(cls, directory: Path) -> KeywordIndex:
         import bm25s
 
-        return cls(bm25s.BM25.load(str(directory)))
+        vocab = json.loads((directory / "compound_vocabulary.json").read_text(encoding="utf-8"))
+        return cls(bm25s.BM25.load(str(directory)), Decompounder(vocab))
+
+    def query_terms(self, query: str) -> list[str]:
+        return [t for t in terms(query, self.decompounder) if t in self._vocab]
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(row, score) pairs with a positive score, best first; ``mask`` limits the rows."""
-        q = [t for t in terms(query) if t in self._vocab]
+        q = self.query_terms(query)
         n = self._bm25.scores["num_docs"]
         if not q or k <= 0:
             return []
