@@ -1,0 +1,208 @@
+"""PDF: the text layer page by page, so every passage can name the page it is on."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from pathlib import Path
+
+from indexer.loaders.base import Extracted, LoaderError
+
+# A page with fewer visible characters than this has no usable text layer: a scan, a
+# photo or a drawing. Page numbers and a stray header alone stay under it.
+_MIN_PAGE_CHARS = 25
+_EDGE_LINES = 2  # running headers/footers are looked for in this many lines at each end
+_PAGE_NUMBER = re.compile(
+    r"^[\W_]*(?:(?:pagina|page|blz\.?|p\.)\s*)?\d{1,3}(?:\s*(?:van|of|/)\s*\d{1,4})?[\W_]*$",
+    re.IGNORECASE,
+)
+# Titles that PDF writers fill in themselves; a filename-based title is better than these.
+_JUNK_TITLE = re.compile(
+    r"^(?:microsoft (?:word|powerpoint) - .*|untitled.*|naamloos.*|document\d*|"
+    r"presentatie\d*|titel|title|.*\.(?:docx?|pptx?|pdf|indd|xlsx?))$",
+    re.IGNORECASE,
+)
+
+
+def load_pdf(path: Path) -> Extracted:
+    try:
+        from pypdf import PdfReader
+        from pypdf.errors import DependencyError
+    except ImportError as exc:  # pragma: no cover - pypdf is a core dependency
+        raise LoaderError("PDF support is not installed: run `pip install -e .`") from exc
+
+    try:
+        with path.open("rb") as f:
+            head = f.read(1024)
+    except OSError as exc:
+        raise LoaderError(f"cannot read file ({exc.strerror or exc})") from exc
+    if b"%PDF" not in head:
+        raise LoaderError("not a PDF (the file does not start with %PDF): check what it is")
+
+    # pypdf logs every repaired cross-reference as a warning; they would tear through the
+    # progress bar, and a file that is really unreadable fails below with its reason.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not _unlock(reader):
+            raise LoaderError(
+                "the PDF is password-protected: save a copy without a password "
+                "(or ask the publisher for one) and put that in the corpus"
+            )
+        pages = list(reader.pages)
+    except LoaderError:
+        raise
+    except DependencyError as exc:
+        raise LoaderError(
+            f"the PDF is encrypted in a way that needs an extra package ({exc}): "
+            "run `pip install -e .` to install it"
+        ) from exc
+    except Exception as exc:  # a broken file can make pypdf fail in many ways; all mean this
+        raise LoaderError(
+            f"the PDF is damaged ({_short(exc)}): get a fresh copy or open and save it again"
+        ) from exc
+    if not pages:
+        raise LoaderError("the PDF has no pages")
+
+    texts: list[str] = []
+    unreadable: list[int] = []
+    for number, page in enumerate(pages, start=1):
+        try:
+            texts.append(_normalise(page.extract_text() or ""))
+        except Exception:  # one damaged page must not cost the whole document
+            texts.append("")
+            unreadable.append(number)
+
+    texts = _strip_running_lines(texts)
+    empty = [n for n, t in enumerate(texts, start=1) if _visible(t) < _MIN_PAGE_CHARS]
+    if len(empty) == len(texts):
+        if unreadable:
+            raise LoaderError("the PDF is damaged: no page could be read; get a fresh copy")
+        raise LoaderError(
+            "no text layer (scanned?): run OCR first, e.g. `ocrmypdf in.pdf out.pdf`, "
+            "and put the result in the corpus"
+        )
+
+    notes: list[str] = []
+    if unreadable:
+        notes.append(f"page(s) {_ranges(unreadable)} could not be read (damaged)")
+    scanned = [n for n in empty if n not in unreadable and texts[n - 1] == ""]
+    if scanned and len(texts) > 1:
+        notes.append(
+            f"page(s) {_ranges(scanned)} have no text layer (scanned?); "
+            "run OCR (e.g. `ocrmypdf`) to make them searchable"
+        )
+
+    # Pages are joined by a single line break: a sentence running over a page break is
+    # then one sentence for the cleaner, and "ener-" at a page end still rejoins.
+    page_starts: list[int] = []
+    pos = 0
+    for i, t in enumerate(texts):
+        if i:
+            page_starts.append(pos)
+        pos += len(t) + 1
+    title, year = _metadata(reader)
+    return Extracted(
+        text="\n".join(texts), page_starts=page_starts, title=title, year=year, notes=notes
+    )
+
+
+def _unlock(reader) -> bool:
+    """Many published PDFs are encrypted only to restrict printing: an empty password opens
+    them. Anything else needs the user's password, which we do not have."""
+    from pypdf.errors import DependencyError
+
+    try:
+        return bool(reader.decrypt(""))
+    except DependencyError:
+        raise
+    except Exception:  # pypdf raises several types for a key it cannot use
+        return False
+
+
+def _normalise(text: str) -> str:
+    # Some writers end lines with \r; the cleaner and the page offsets expect \n only.
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+
+
+def _visible(text: str) -> int:
+    return sum(1 for c in text if not c.isspace())
+
+
+def _strip_running_lines(pages: list[str]) -> list[str]:
+    """Drop page numbers and headers/footers repeated on most pages.
+
+    They would otherwise land in the middle of a sentence that runs over a page break.
+    A line counts as running when it is a page number ("12", "Pagina 3 van 40") or, digits
+    ignored, the same line opens or closes at least half of the pages (two at least).
+    """
+    lines = [p.split("\n") for p in pages]
+    seen: Counter[str] = Counter()
+    for page in lines:
+        body = [ln for ln in page if ln.strip()]
+        edges = {_key(ln) for ln in body[:_EDGE_LINES] + body[-_EDGE_LINES:]}
+        seen.update(edges)
+    threshold = max(2, (len(pages) + 1) // 2)
+
+    def running(line: str) -> bool:
+        stripped = line.strip()
+        return bool(_PAGE_NUMBER.match(stripped)) or seen[_key(line)] >= threshold
+
+    out: list[str] = []
+    for page in lines:
+        for _ in range(_EDGE_LINES):
+            while page and not page[0].strip():
+                page.pop(0)
+            if page and running(page[0]):
+                page.pop(0)
+        for _ in range(_EDGE_LINES):
+            while page and not page[-1].strip():
+                page.pop()
+            if page and running(page[-1]):
+                page.pop()
+        out.append("\n".join(page))
+    return out
+
+
+def _key(line: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(line.split())).lower()
+
+
+def _metadata(reader) -> tuple[str | None, int | None]:
+    try:
+        info = reader.metadata
+    except Exception:  # a broken info dictionary only costs the metadata
+        return None, None
+    if info is None:
+        return None, None
+    title = " ".join(str(info.title or "").split()) or None
+    if title and (len(title) < 4 or _JUNK_TITLE.match(title)):
+        title = None
+    year = None
+    try:
+        created = info.creation_date
+    except Exception:  # malformed dates are common
+        created = None
+    if created is not None and 1900 < created.year < 2200:
+        year = created.year
+    return title, year
+
+
+def _ranges(numbers: list[int]) -> str:
+    """[1, 2, 3, 7] -> "1-3, 7"."""
+    parts: list[str] = []
+    start = prev = numbers[0]
+    for n in numbers[1:] + [None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(parts)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
