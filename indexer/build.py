@@ -20,7 +20,6 @@ from indexer.schema import Chunk, Document
 from indexer.store import FORMAT_VERSION, IndexData, load_index, read_manifest, write_index
 from indexer.vector_cache import VectorCache, embed_with_cache
 
-
 # Bump when cleaning, section detection, chunking or the keyword index change their output,
 # so `beleidszoeker index` rebuilds instead of calling an index built by older code current.
 PIPELINE_VERSION = 2
@@ -35,6 +34,7 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    kept: list[str] = field(default_factory=list)  # changed but unreadable: old version kept
     notes: list[tuple[str, str]] = field(default_factory=list)
     n_chunks: int = 0
     n_embedded: int = 0
@@ -95,6 +95,21 @@ def build_index(
         for c in previous.chunks:
             old_chunks.setdefault(c.document_id, []).append(c)
 
+    def skip(src: corpus.SourceFile, old: Document | None, reason: str) -> None:
+        """Skip a file; if an earlier version of it is indexed, keep that one.
+
+        A document that changed and can no longer be read should not vanish from search:
+        the user sees the reason and still finds the last good version.
+        """
+        changed = old is not None and old.id == src.doc_id and old.sha256 != src.sha256
+        if changed and previous is not None:
+            documents[old.id] = old  # its old sha256 makes the next run try again
+            texts[old.id] = previous.clean_text(old.id)
+            chunks.extend(old_chunks.get(old.id, []))
+            report.kept.append(src.relpath)
+            reason += "; the previously indexed version is kept"
+        report.skipped.append((src.relpath, reason))
+
     max_bytes = settings.max_file_mb * 1024 * 1024
     progress.start("Documenten lezen", len(files))
     for src in files:
@@ -102,12 +117,11 @@ def build_index(
         old = old_by_path.get(src.relpath)
         meta = manifest_meta.get(src.relpath, {})
         if src.size > max_bytes:
-            report.skipped.append(
-                (
-                    src.relpath,
-                    f"larger than {settings.max_file_mb:g} MB "
-                    "(raise BELEIDSZOEKER_MAX_FILE_MB to include it)",
-                )
+            skip(
+                src,
+                old,
+                f"larger than {settings.max_file_mb:g} MB "
+                "(raise BELEIDSZOEKER_MAX_FILE_MB to include it)",
             )
             continue
         if old is not None and old.sha256 == src.sha256 and old.id == src.doc_id:
@@ -120,11 +134,14 @@ def build_index(
         try:
             extracted = loaders.load(src.path)
         except loaders.LoaderError as exc:
-            report.skipped.append((src.relpath, str(exc)))
+            skip(src, old, str(exc))
+            continue
+        except Exception as exc:  # a parser bug on one odd file must not stop the others
+            skip(src, old, f"could not be read ({type(exc).__name__}: {exc}); please report it")
             continue
         cleaned = clean(extracted.text)
         if not cleaned.text.strip():
-            report.skipped.append((src.relpath, "no text found after cleaning"))
+            skip(src, old, "no text found after cleaning")
             continue
         report.notes.extend((src.relpath, n) for n in extracted.notes)
         page_starts = _clean_page_starts(cleaned, extracted.page_starts)
