@@ -49,9 +49,10 @@ def print_build_report(console: Console, report: BuildReport) -> None:
             f"in {report.index_path}. Use --force to rebuild anyway."
         )
     else:
+        # Documents kept at their previous version are in the index too.
+        n_docs = sum(map(len, (report.added, report.changed, report.unchanged, report.kept)))
         console.print(
-            f"Indexed {report.n_chunks} passages from "
-            f"{len(report.added) + len(report.changed) + len(report.unchanged)} documents in "
+            f"Indexed {report.n_chunks} passages from {n_docs} documents in "
             f"{report.seconds:.1f} s ({report.n_embedded} passages embedded, "
             f"{report.embed_seconds:.1f} s) -> {report.index_path}"
         )
@@ -81,6 +82,8 @@ def print_passages(console: Console, response: SearchResponse) -> None:
     for p in response.results:
         year = f", {p.document.year}" if p.document.year else ""
         page = f", p. {p.page}" if p.page else ""
+        if p.page and p.page_end and p.page_end != p.page:
+            page = f", p. {p.page}-{p.page_end}"
         console.print(
             f"[bold]{p.rank}.[/bold] [cyan]{p.document.title}{year}[/cyan]{page}  "
             f"[dim]score {p.score:.4f} · {p.chunk_id} · chars {p.char_start}-{p.char_end}[/dim]"
