@@ -30,7 +30,7 @@ def document_id(relpath: str) -> str:
 
 
 def discover(corpus_dir: Path) -> list[SourceFile]:
-    """Every regular file below ``corpus_dir`` (hidden files and the manifest excluded)."""
+    """Every file below ``corpus_dir`` (hidden files and the manifest excluded)."""
     if not corpus_dir.is_dir():
         raise BeleidszoekerError(
             f"Corpus folder {corpus_dir} does not exist: create it and put documents in it, "
@@ -40,14 +40,24 @@ def discover(corpus_dir: Path) -> list[SourceFile]:
     taken: set[str] = set()
     for path in sorted(corpus_dir.rglob("*")):
         rel = path.relative_to(corpus_dir).as_posix()
-        if not path.is_file() or rel == MANIFEST or any(p.startswith(".") for p in rel.split("/")):
+        if rel == MANIFEST or any(p.startswith(".") for p in rel.split("/")):
+            continue
+        # A broken link is kept, so the build names it as unreadable instead of ignoring it.
+        if not path.is_file() and not (path.is_symlink() and not path.exists()):
             continue
         doc_id = document_id(rel)
         if doc_id in taken:  # "nota.pdf" next to "nota.docx"
             doc_id = document_id(rel.replace(".", "-"))
         taken.add(doc_id)
-        files.append(SourceFile(path, rel, doc_id, file_sha256(path), path.stat().st_size))
+        files.append(SourceFile(path, rel, doc_id, file_sha256(path), _size(path)))
     return files
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # a broken link: the loader reports why it cannot be read
 
 
 def file_sha256(path: Path) -> str:

@@ -70,3 +70,14 @@ def real_index(real_settings: Settings):
 
     build_index(real_settings)
     return get_searcher(real_settings)
+
+
+@pytest.fixture
+def copy_settings(corpus_copy: Path, tmp_path: Path, cache_dir: Path) -> Settings:
+    """Settings over ``corpus_copy`` with a fresh index folder and the fixture chunking.
+
+    Same chunking as ``fixture_settings``, so unchanged texts come from the session cache.
+    """
+    return make_settings(
+        corpus_copy, tmp_path / "index", cache_dir, chunk_size=400, chunk_overlap=60
+    )
