@@ -101,6 +101,88 @@ def search(
     print_passages(out, response)
 
 
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="the question, in Dutch or English")],
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="number of passages")] = 10,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or keyword")] = "hybrid",
+    document: Annotated[
+        list[str] | None, typer.Option("--document", "-d", help="only this document id")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Answer QUESTION with sentences from the documents, each cited, or say it is not there."""
+    from search_api.answer import answer_question
+    from search_api.engine import get_searcher
+    from search_api.retrieval import MODES, Filters, split_filter
+
+    if mode not in MODES:
+        err.print(f"[red]Error:[/red] unknown mode {mode!r}; use one of: {', '.join(MODES)}.")
+        raise typer.Exit(2)
+    settings = _settings(index_dir=index_dir)
+    try:
+        response = answer_question(
+            get_searcher(settings),
+            question,
+            k=k,
+            mode=mode,
+            filters=Filters(documents=split_filter(document)),
+        )
+    except BeleidszoekerError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(response.model_dump(), ensure_ascii=False, indent=2) + "\n")
+        return
+    from beleidszoeker.progress import print_answer
+
+    print_answer(out, response)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="port")] = None,
+    corpus: CorpusOpt = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Serve the API under /api (docs at /docs) and the web UI at /, on one port."""
+    import uvicorn
+
+    from beleidszoeker.server import create_server
+    from indexer.store import read_manifest
+
+    settings = _settings(host=host, port=port, corpus_dir=corpus, index_dir=index_dir)
+    if read_manifest(settings.index_dir) is None:
+        from beleidszoeker.progress import RichProgress, print_build_report
+        from indexer.build import build_index
+
+        err.print(f"No index in {settings.index_dir} yet: building it first.")
+        try:
+            with RichProgress(err) as progress:
+                report = build_index(settings, progress)
+        except BeleidszoekerError as exc:
+            raise _fail(exc) from exc
+        print_build_report(err, report)
+    _warm_up(settings)
+    err.print(
+        f"Beleidszoeker on http://{settings.host}:{settings.port}/ "
+        f"(API under /api, docs at /docs). Stop with Ctrl+C."
+    )
+    uvicorn.run(create_server(settings), host=settings.host, port=settings.port)
+
+
+def _warm_up(settings: Settings) -> None:
+    """Load the index and the embedder now, so the first request is not the slow one."""
+    from search_api.engine import get_searcher
+
+    try:
+        get_searcher(settings).search("warm up", 1)
+    except BeleidszoekerError as exc:
+        # Still serve: /api answers 503 with this message until the index is fixed.
+        err.print(f"[yellow]Warning:[/yellow] {exc}")
+
+
 @app.command(name="eval")
 def evaluate(
     questions: Annotated[Path | None, typer.Option(help="questions file (YAML)")] = None,

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from indexer.build import BuildReport
-from search_api.models import SearchResponse
+from search_api.models import AskResponse, SearchResponse
 
 
 class RichProgress:
@@ -93,3 +93,32 @@ def print_passages(console: Console, response: SearchResponse) -> None:
         text = " ".join(p.text.split())
         console.print(f"   {text[:400]}{'…' if len(text) > 400 else ''}", highlight=False)
         console.print()
+
+
+def print_answer(console: Console, response: AskResponse) -> None:
+    """The answer sentences with [n] citations, then the passages they point to."""
+    numbers = {p.chunk_id: i for i, p in enumerate(response.passages, 1)}
+    if response.answer is None:
+        console.print(
+            "[yellow]The documents do not answer this question.[/yellow] "
+            "The closest passages are below."
+        )
+        shown = response.passages[:3]
+    else:
+        for s in response.answer.sentences:
+            refs = "".join(f"[{numbers[c]}]" for c in s.citations if c in numbers)
+            label = f"[bold]{s.label}:[/bold] " if s.label else ""
+            bullet = "• " if response.answer.kind == "list" else ""
+            console.print(f"{bullet}{label}{s.text} [cyan]{refs}[/cyan]", highlight=False)
+        cited = {c for s in response.answer.sentences for c in s.citations}
+        shown = [p for p in response.passages if p.chunk_id in cited]
+    console.print()
+    for p in shown:
+        year = f", {p.document.year}" if p.document.year else ""
+        page = f", p. {p.page}" if p.page else ""
+        section = f" · {p.section}" if p.section else ""
+        console.print(
+            f"[cyan][{numbers[p.chunk_id]}][/cyan] {p.document.title}{year}{page}{section} "
+            f"[dim]({p.chunk_id}, chars {p.char_start}-{p.char_end})[/dim]",
+            highlight=False,
+        )

@@ -64,3 +64,37 @@ class AskResponse(BaseModel):
     answer: Answer | None
     passages: list[Passage]
     took_ms: float | None = None
+
+
+class DocumentInfo(DocumentRef):
+    """A document as listed for the source viewer."""
+
+    kind: str | None = None
+    publisher: str | None = None
+    n_chunks: int = Field(0, description="number of passages in the index")
+    n_chars: int = Field(0, description="length of the cleaned text")
+    n_pages: int | None = None
+
+
+class DocumentText(DocumentInfo):
+    """A document's cleaned text, or the ``start``-``end`` window of it."""
+
+    start: int = Field(description="offset of ``text`` in the cleaned text")
+    end: int
+    text: str
+
+
+class IndexSummary(BaseModel):
+    build_id: str | None = None
+    created_at: str | None = None
+    n_documents: int | None = None
+    n_chunks: int | None = None
+    embedder: str | None = None
+    dim: int | None = None
+    chunk_size: int | None = None
+    chunk_overlap: int | None = None
+
+
+class Health(BaseModel):
+    status: str = Field(description="'ok' when an index is loaded")
+    index: IndexSummary

@@ -1,0 +1,153 @@
+"""The HTTP API under /api: thin routes over retrieval, answers and the index."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from beleidszoeker.config import Settings, get_settings
+from beleidszoeker.errors import (
+    BeleidszoekerError,
+    EmbedderUnavailableError,
+    EmptyQueryError,
+    IndexMismatchError,
+    IndexMissingError,
+    UnknownDocumentError,
+)
+from search_api.deps import FiltersDep, KParam, ModeParam, QueryParam, SearcherDep
+from search_api.models import (
+    AskResponse,
+    DocumentInfo,
+    DocumentText,
+    Health,
+    Passage,
+    SearchResponse,
+)
+
+
+class ErrorMessage(BaseModel):
+    detail: str
+
+
+NOT_FOUND = {404: {"model": ErrorMessage, "description": "unknown document id"}}
+NO_INDEX = {503: {"model": ErrorMessage, "description": "no usable index: the message says why"}}
+
+router = APIRouter(prefix="/api", responses=NO_INDEX)
+
+
+@router.get("/search", response_model=SearchResponse, responses=NOT_FOUND)
+def search(
+    q: QueryParam,
+    searcher: SearcherDep,
+    filters: FiltersDep,
+    k: KParam = 10,
+    mode: ModeParam = "hybrid",
+) -> SearchResponse:
+    """Find the passages that best answer the question."""
+    t0 = time.perf_counter()
+    hits = searcher.search(q, k, mode, filters)
+    return SearchResponse(
+        query=" ".join(q.split()),
+        mode=mode,
+        took_ms=round((time.perf_counter() - t0) * 1000, 1),
+        results=[Passage.from_hit(h) for h in hits],
+    )
+
+
+@router.get("/ask", response_model=AskResponse, responses=NOT_FOUND)
+def ask(
+    q: QueryParam,
+    searcher: SearcherDep,
+    filters: FiltersDep,
+    k: KParam = 10,
+    mode: ModeParam = "hybrid",
+) -> AskResponse:
+    """Answer with verbatim, cited sentences, or abstain when the documents do not answer."""
+    from search_api.answer import answer_question
+
+    return answer_question(searcher, q, k=k, mode=mode, filters=filters)
+
+
+@router.get("/documents", response_model=list[DocumentInfo])
+def documents(searcher: SearcherDep) -> list[DocumentInfo]:
+    """The indexed documents."""
+    from search_api.documents import list_documents
+
+    return list_documents(searcher.index)
+
+
+@router.get("/documents/{document_id}", response_model=DocumentText, responses=NOT_FOUND)
+def document(
+    document_id: Annotated[str, Path(description="a document id from /api/documents")],
+    searcher: SearcherDep,
+    start: Annotated[int, Query(ge=0, description="first character of the window")] = 0,
+    end: Annotated[
+        int | None, Query(ge=0, description="end of the window (default: end of text)")
+    ] = None,
+) -> DocumentText:
+    """A document's metadata and cleaned text (passage offsets point into it)."""
+    from search_api.documents import document_text
+
+    return document_text(searcher.index, document_id, start, end)
+
+
+@router.get("/health", response_model=Health)
+def health(searcher: SearcherDep) -> Health:
+    """Whether an index is loaded, and a summary of its manifest."""
+    from search_api.documents import index_summary
+
+    return Health(status="ok", index=index_summary(searcher.index))
+
+
+# Domain errors are translated here, at the edge: status code plus the user-readable message.
+_STATUS: list[tuple[type[BeleidszoekerError], int]] = [
+    (UnknownDocumentError, 404),
+    (IndexMissingError, 503),
+    (IndexMismatchError, 503),
+    (EmbedderUnavailableError, 503),
+]
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, EmptyQueryError):
+        # Same shape as FastAPI's own 422, so clients handle one kind of validation error.
+        body = [{"loc": ["query", "q"], "msg": str(exc), "type": "value_error"}]
+        return JSONResponse({"detail": body}, status_code=422)
+    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+_FRIENDLY = {
+    "string_pattern_mismatch": "The question is empty: type a few words, for example "
+    '"welke projecten gaan over waterstof?".',
+}
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 body, with pydantic's messages kept: they already say what is allowed."""
+    errors = []
+    for e in exc.errors():
+        msg = _FRIENDLY.get(e.get("type"), e.get("msg"))
+        errors.append({"loc": list(e.get("loc", ())), "msg": msg, "type": e.get("type")})
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API app; the index is loaded on the first request that needs it."""
+    from beleidszoeker import __version__
+
+    app = FastAPI(
+        title="Beleidszoeker API",
+        version=__version__,
+        description="Search Dutch policy documents and get answers with cited passages.",
+    )
+    app.state.settings = settings or get_settings()
+    app.include_router(router)
+    app.add_exception_handler(BeleidszoekerError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    return app

@@ -1,0 +1,55 @@
+"""Request dependencies: the settings of the app and the searcher, got on first use."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from beleidszoeker.config import SearchMode, Settings
+from search_api.engine import get_searcher
+from search_api.retrieval import Filters, Searcher, split_filter
+
+MAX_QUERY_CHARS = 1000
+
+
+def app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+
+
+def searcher(settings: SettingsDep) -> Searcher:
+    """The searcher over the current build; loads (or reloads) the index when needed."""
+    return get_searcher(settings)
+
+
+SearcherDep = Annotated[Searcher, Depends(searcher)]
+
+QueryParam = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        # Not only white space: the schema says so, so clients (and schemathesis) know.
+        pattern=r"\S",
+        description="the question, in Dutch or English (1 to 1,000 characters)",
+        examples=["welke projecten gaan over waterstof?"],
+    ),
+]
+KParam = Annotated[int, Query(ge=1, le=50, description="number of passages (1 to 50)")]
+ModeParam = Annotated[SearchMode, Query(description="hybrid, dense or keyword")]
+
+
+def filters(
+    document: Annotated[
+        list[str] | None,
+        Query(description="only these document ids (repeat, or separate with commas)"),
+    ] = None,
+    year: Annotated[int | None, Query(ge=0, le=9999, description="only this year")] = None,
+) -> Filters:
+    return Filters(documents=split_filter(document), year=year)
+
+
+FiltersDep = Annotated[Filters, Depends(filters)]
