@@ -147,20 +147,27 @@ def load_index(index_dir: Path, embedder_spec: str) -> IndexData:
         raise IndexMissingError(index_dir)
     check_compatible(manifest, embedder_spec, index_dir)
     path = index_dir.resolve()  # pin this build even if the link moves while we read
-    chunks = [
-        Chunk.model_validate_json(line)
-        for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-        if line
-    ]
-    docs = [Document(**d) for d in json.loads((path / "documents.json").read_text("utf-8"))]
-    dense = faiss.read_index(str(path / "dense.faiss"))
-    vectors = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, 1), "f4")
+    try:
+        chunks = [
+            Chunk.model_validate_json(line)
+            for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+            if line
+        ]
+        docs = [Document(**d) for d in json.loads((path / "documents.json").read_text("utf-8"))]
+        dense = faiss.read_index(str(path / "dense.faiss"))
+        vectors = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, 1), "f4")
+        keyword = KeywordIndex.load(path / "keyword")
+    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: FAISS cannot read
+        raise IndexMismatchError(
+            f"The index in {index_dir} is incomplete or was written by another version of "
+            f"Beleidszoeker ({exc}): run `beleidszoeker index --force` to rebuild it."
+        ) from exc
     return IndexData(
         manifest=manifest,
         documents={d.id: d for d in docs},
         chunks=chunks,
         vectors=np.asarray(vectors, dtype=np.float32),
-        keyword=KeywordIndex.load(path / "keyword"),
+        keyword=keyword,
         path=path,
         dense=dense,
     )
