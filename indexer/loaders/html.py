@@ -12,6 +12,8 @@ from indexer.loaders.docx import BLOCK_BREAK
 _BOILERPLATE = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form")
 _BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "dd", "dt", "blockquote")
 _YEAR = re.compile(r"^(\d{4})")
+# "Omgevingsvisie | Provincie Drenthe": the page's own title comes before the site name.
+_SITE_SEPARATOR = re.compile(r"\s+[|–—·-]\s+|\s+::\s+")
 
 
 def load_html(path: Path) -> Extracted:
@@ -38,19 +40,20 @@ def load_html(path: Path) -> Extracted:
         # Only dates in the page's markup; guessing from the body text picks up any date.
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
-    title = year = None
+    page = _parse(data)
+    title = _page_title(page) if page is not None else None
+    year = None
     blocks: list[str] = []
     if xml:
         root = etree.fromstring(xml.encode("utf-8"))
-        title = " ".join((root.get("title") or "").split()) or None
+        title = title or " ".join((root.get("title") or "").split()) or None
         m = _YEAR.match(root.get("date") or "")
         year = int(m.group(1)) if m else None
         main = root.find("main")
         blocks = _xml_blocks(main) if main is not None else []
-    if not blocks:
+    if not blocks and page is not None:
         # Very short pages are below trafilatura's threshold: take the visible blocks.
-        title_tag, blocks = _fallback(data)
-        title = title or title_tag
+        blocks = _visible_blocks(page)
     if not blocks:
         raise LoaderError("no text found in the web page (only menus, scripts or images?)")
     return Extracted(text=BLOCK_BREAK.join(blocks), title=title, year=year)
@@ -78,16 +81,34 @@ def _xml_blocks(main) -> list[str]:
     return blocks
 
 
-def _fallback(data: bytes) -> tuple[str | None, list[str]]:
+def _parse(data: bytes):
     import lxml.html
     from lxml import etree
 
     try:
-        doc = lxml.html.document_fromstring(data)
+        return lxml.html.document_fromstring(data)
     except (etree.ParserError, ValueError):
-        return None, []
-    title_el = doc.find(".//title")
-    title = " ".join((title_el.text_content() if title_el is not None else "").split()) or None
+        return None
+
+
+def _page_title(page) -> str | None:
+    """The <title>, without the site name that most sites append."""
+    el = page.find(".//title")
+    title = " ".join(el.text_content().split()) if el is not None else ""
+    if not title:
+        return None
+    separators = list(_SITE_SEPARATOR.finditer(title))
+    if separators:
+        last = separators[-1]
+        page, site = title[: last.start()].strip(), title[last.end() :]
+        # Only the last part is the site; "Actieplan 2024 - 2027" has no site name.
+        if len(page) >= 4 and any(c.isalpha() for c in site):
+            return page
+    return title
+
+
+def _visible_blocks(page) -> list[str]:
+    doc = page
     for el in list(doc.iter(*_BOILERPLATE)):
         el.drop_tree()
     blocks = []
@@ -101,4 +122,4 @@ def _fallback(data: bytes) -> tuple[str | None, list[str]]:
             text = " ".join(el.text_content().split())
         if text:
             blocks.append(text)
-    return title, blocks
+    return blocks
