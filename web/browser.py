@@ -1,0 +1,59 @@
+"""Serve the app on a loopback port and drive Debian's Chromium: for the browser tests and
+the screenshots. Needs the ``test`` extra (Playwright) and ``apt-get install chromium``."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Flask
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless on a closed network: no sandbox (root), and none of Chromium's own background
+# connections, which would only be refused.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    """Run ``app`` on a free loopback port in a thread; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@contextmanager
+def chromium(executable: Path = CHROMIUM):
+    """A headless Playwright browser on the system's Chromium (never a downloaded one)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        raise RuntimeError("Playwright is missing: pip install -e '.[test]'") from exc
+    if not executable.exists():
+        raise RuntimeError(
+            f"No Chromium at {executable}: apt-get install -y chromium chromium-driver"
+        )
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(executable), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()

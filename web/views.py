@@ -1,0 +1,101 @@
+"""The pages: search with answer, and the source viewer. Thin: each calls the library."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from beleidszoeker.errors import EmptyQueryError, UnknownDocumentError
+from indexer.sections import detect_sections
+from search_api.answer import answer_question
+from search_api.documents import document_text, list_documents
+from search_api.models import DocumentInfo
+from search_api.retrieval import Searcher
+from web.deps import get_searcher, get_settings
+from web.errors import message
+from web.form import MODE_LABELS, SearchForm
+from web.results import results_view
+from web.viewer import document_page, parse_span
+
+bp = Blueprint("web", __name__)
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The options of the document and year filters."""
+
+    documents: list[DocumentInfo]
+    years: list[int]
+
+
+def _choices(searcher: Searcher) -> Choices:
+    docs = list_documents(searcher.index)
+    years = sorted({d.year for d in docs if d.year is not None}, reverse=True)
+    return Choices(docs, years)
+
+
+@bp.get("/")
+def search():
+    """The search page; with ``?q=`` also the answer and the passages it cites."""
+    form = SearchForm.from_args(request.args, get_settings())
+    htmx = current_app.htmx
+    partial = bool(htmx) and not htmx.history_restore_request and not htmx.boosted
+    if form.asked and not partial and not form.errors and set(request.args) != set(form.params()):
+        # A plain form submit sends every field, empty or default: keep URLs short to share.
+        return redirect(url_for(".search", **form.params()))
+
+    searcher = get_searcher()
+    results, error, status = None, None, 200
+    if form.asked:
+        try:
+            response = answer_question(
+                searcher, form.q or "", k=form.k, mode=form.mode, filters=form.filters()
+            )
+            results = results_view(response)
+        except (EmptyQueryError, UnknownDocumentError) as exc:
+            error, status = message(exc), 400
+
+    page = render_template(
+        "_results.html" if partial else "search.html",
+        form=form,
+        results=results,
+        error=error,
+        choices=_choices(searcher),
+        modes=MODE_LABELS,
+        partial=partial,
+    )
+    resp = make_response(page, status)
+    # The same URL answers with a fragment for htmx and a full page otherwise.
+    resp.vary.add("HX-Request")
+    if partial and form.asked:
+        resp.headers["HX-Push-Url"] = url_for(".search", **form.params())
+    return resp
+
+
+@bp.get("/documents/<doc_id>")
+def document(doc_id: str):
+    """A document's cleaned text with the cited span (``?start=&end=``) marked."""
+    try:
+        # Only ids of the loaded index are accepted, so no id can name a file of its own.
+        doc = document_text(get_searcher().index, doc_id)
+    except UnknownDocumentError:
+        abort(404)
+    text = doc.text
+    span = parse_span(request.args.get("start"), request.args.get("end"), len(text))
+    form = SearchForm.from_args(request.args, get_settings())
+    return render_template(
+        "document.html",
+        doc=doc,
+        page=document_page(text, detect_sections(text), span),
+        back=url_for(".search", **form.params()) if form.q else None,
+    )
