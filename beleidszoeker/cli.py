@@ -189,7 +189,8 @@ def evaluate(
     report: Annotated[Path | None, typer.Option(help="where to write the Markdown report")] = None,
     index_dir: IndexOpt = None,
 ) -> None:
-    """Score keyword, dense and hybrid retrieval on the labelled questions."""
+    """Score retrieval (keyword, dense, hybrid) and the answers on the labelled questions."""
+    from eval.answering import run_answer_eval
     from eval.scoring import DEFAULT_QUESTIONS, DEFAULT_REPORT, run_eval
 
     settings = _settings(index_dir=index_dir)
@@ -197,9 +198,13 @@ def evaluate(
         result = run_eval(
             settings, questions or DEFAULT_QUESTIONS, report or DEFAULT_REPORT, console=err
         )
+        err.print("Answering every question ...")
+        answers = run_answer_eval(settings, questions or DEFAULT_QUESTIONS)
     except BeleidszoekerError as exc:
         raise _fail(exc) from exc
+    answers.append_to(result.report_path)
     out.print(result.summary_table())
+    out.print(answers.summary_table())
     out.print(f"Report written to {result.report_path}")
 
 

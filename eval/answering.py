@@ -1,0 +1,167 @@
+"""Score the answers: abstention on the labelled questions and whether citations hold gold."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.table import Table
+
+from beleidszoeker.config import Settings
+from eval.matching import contains_quote, normalize
+from eval.questions import Question, load_questions
+from eval.scoring import DEFAULT_QUESTIONS
+from search_api.answer import answer_question
+from search_api.engine import get_searcher
+from search_api.models import AskResponse
+
+
+@dataclass
+class Judged:
+    """How one question was answered."""
+
+    question: Question
+    response: AskResponse
+    cited_gold: int = 0  # gold quotes held by a cited passage
+    said_gold: int = 0  # gold quotes overlapping an answer sentence
+
+    @property
+    def answered(self) -> bool:
+        return not self.response.abstained
+
+
+@dataclass
+class AnswerEvalResult:
+    judged: list[Judged]
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+
+    @property
+    def unanswerable(self) -> list[Judged]:
+        return [j for j in self.judged if not j.question.answerable]
+
+    @property
+    def answerable(self) -> list[Judged]:
+        return [j for j in self.judged if j.question.answerable]
+
+    @property
+    def abstained_ok(self) -> int:
+        return sum(not j.answered for j in self.unanswerable)
+
+    @property
+    def wrongly_abstained(self) -> list[Judged]:
+        return [j for j in self.answerable if not j.answered]
+
+    @property
+    def wrongly_answered(self) -> list[Judged]:
+        return [j for j in self.unanswerable if j.answered]
+
+    @property
+    def answered(self) -> list[Judged]:
+        return [j for j in self.answerable if j.answered]
+
+    def share(self, attr: str) -> float:
+        """Share of answered answerable questions whose answer has at least one gold hit."""
+        answered = self.answered
+        return sum(getattr(j, attr) > 0 for j in answered) / len(answered) if answered else 0.0
+
+    def list_recall(self) -> float:
+        """For list questions: the share of gold items whose passage the answer cites."""
+        lists = [j for j in self.answerable if j.question.category == "list"]
+        if not lists:
+            return 0.0
+        return sum(j.cited_gold / len(j.question.answers) for j in lists) / len(lists)
+
+    def figures(self) -> dict[str, str]:
+        n_un, n_ans = len(self.unanswerable), len(self.answerable)
+        lat = sorted(self.latencies_ms)
+        p50 = lat[len(lat) // 2] if lat else 0.0
+        return {
+            "unanswerable questions abstained": f"{self.abstained_ok}/{n_un}",
+            "answerable questions wrongly abstained": (
+                f"{len(self.wrongly_abstained)}/{n_ans} "
+                f"({len(self.wrongly_abstained) / max(n_ans, 1):.1%})"
+            ),
+            "answers whose citations hold a gold quote": f"{self.share('cited_gold'):.1%}",
+            "answers with a gold quote in an answer sentence": f"{self.share('said_gold'):.1%}",
+            "list questions: gold items cited": f"{self.list_recall():.1%}",
+            "median answer time (in process)": f"{p50:.0f} ms",
+        }
+
+    def summary_table(self) -> Table:
+        table = Table(title=f"Answers on {len(self.judged)} questions")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for name, value in self.figures().items():
+            table.add_row(name, value)
+        return table
+
+    def markdown(self) -> str:
+        lines = [
+            "## Answers",
+            "",
+            "`beleidszoeker eval` also asks every question through `answer_question` (the "
+            "function behind `/api/ask` and `beleidszoeker ask`). An answer should abstain on "
+            "the unanswerable questions and answer the others with sentences whose cited "
+            "passages hold a gold quote.",
+            "",
+            "| figure | value |",
+            "|---|---:|",
+            *(f"| {name} | {value} |" for name, value in self.figures().items()),
+            "",
+        ]
+        for title, items in (
+            ("Answerable questions abstained on", self.wrongly_abstained),
+            ("Unanswerable questions answered", self.wrongly_answered),
+            (
+                "Answers whose citations hold no gold quote",
+                [j for j in self.answered if not j.cited_gold],
+            ),
+        ):
+            lines.append(f"- {title}: " + (", ".join(j.question.id for j in items) or "none"))
+        lines.append("")
+        return "\n".join(lines)
+
+    def append_to(self, report: Path) -> None:
+        """Add the answer section to the retrieval report just written."""
+        text = report.read_text(encoding="utf-8") if report.exists() else ""
+        report.write_text(text.rstrip("\n") + "\n\n" + self.markdown(), encoding="utf-8")
+
+
+def judge_answer(question: Question, response: AskResponse) -> Judged:
+    judged = Judged(question, response)
+    if response.answer is None or not question.answerable:
+        return judged
+    by_id = {p.chunk_id: p for p in response.passages}
+    cited = [by_id[c] for s in response.answer.sentences for c in s.citations if c in by_id]
+    said = [normalize(s.text) for s in response.answer.sentences]
+    for gold in question.answers:
+        holds = (
+            p.document.id == gold.document and contains_quote(p.text, gold.quote) for p in cited
+        )
+        if any(holds):
+            judged.cited_gold += 1
+        quote = normalize(gold.quote)
+        if any(_overlaps(s, quote) for s in said):
+            judged.said_gold += 1
+    return judged
+
+
+def _overlaps(sentence: str, quote: str) -> bool:
+    """The sentence holds the quote, or is a large part of it (quotes may span sentences)."""
+    return quote in sentence or (len(sentence) >= 0.4 * len(quote) and sentence in quote)
+
+
+def run_answer_eval(
+    settings: Settings, questions_path: Path = DEFAULT_QUESTIONS
+) -> AnswerEvalResult:
+    questions = load_questions(questions_path)
+    searcher = get_searcher(settings)
+    t0 = time.perf_counter()
+    judged, latencies = [], []
+    for q in questions:
+        response = answer_question(searcher, q.question)
+        latencies.append(response.took_ms or 0.0)
+        judged.append(judge_answer(q, response))
+    return AnswerEvalResult(judged, time.perf_counter() - t0, latencies)
