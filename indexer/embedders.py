@@ -63,7 +63,10 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, location: str) -> None:
         self.path = _resolve_model_dir(location)
-        self.name = f"{ST_PREFIX}{self.path.name if location.startswith('/') else location}"
+        # The name keys the vector cache: a directory is named by its full path, since two
+        # model folders can share a last name ("model") and must not share cached vectors.
+        is_dir = Path(location).expanduser().is_dir()
+        self.name = f"{ST_PREFIX}{self.path if is_dir else location}"
         self._model = None
         self._lock = threading.Lock()
 
