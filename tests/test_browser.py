@@ -40,9 +40,15 @@ def base_url(fixture_settings: Settings, fixture_index):
 
 @pytest.fixture
 def page(browser):
+    """A page that also fails the test on any console error (a CSP violation, a 404)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
-    yield context.new_page()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
     context.close()
+    assert errors == []
 
 
 @pytest.fixture

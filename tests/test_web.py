@@ -317,10 +317,12 @@ def test_document_text_is_escaped_everywhere(evil_app):
         assert "&lt;script&gt;document.title" in html, url
         assert "<script>document" not in html
         assert "<img src=x" not in html and "&lt;img src=x onerror=" in html
-        # The only script on the page is htmx, from this server.
-        assert all(
-            src == "/vendor/htmx.min.js" for src in re.findall(r"<script src=\"([^\"]+)", html)
-        )
+        # The only scripts on the page are htmx and ours, from this server.
+        scripts = re.findall(r"<script[^>]*>", html)
+        assert scripts == [
+            '<script src="/vendor/htmx.min.js" defer>',
+            '<script src="/static/app.js" defer>',
+        ]
 
 
 def test_the_question_is_escaped(client):
