@@ -41,7 +41,7 @@ def chunk_document(
     chunks: list[Chunk] = []
     for section in detect_sections(clean.text):
         body = clean.text[section.start : section.end]
-        for start, end in _spans(splitter.split_text(body), body):
+        for start, end in _spans(splitter.split_text(body), body, chunk_overlap):
             a, b = section.start + start, section.start + end
             src_a, src_b = clean.to_source(a, b)
             page, page_end = _pages(page_starts, a, b)
@@ -62,17 +62,63 @@ def chunk_document(
     return chunks
 
 
-def _spans(pieces: list[str], body: str) -> Iterator[tuple[int, int]]:
-    """Where each split piece sits in ``body``; pieces come in order and may overlap."""
+def _spans(pieces: list[str], body: str, overlap: int) -> list[tuple[int, int]]:
+    """Where each split piece sits in ``body``.
+
+    Each piece starts no earlier than the previous one, overlaps it by at most ``overlap``
+    characters and starts no later than the first non-space character not covered yet; all
+    pieces together cover every non-space character. With repeated text ("1.4 Titel1.4 Titel")
+    the first match may break that further on, so the placement backtracks (within a budget)
+    to one that holds for all pieces.
+    """
+    pieces = [p for p in pieces if p.strip()]
+    n = len(body)
+    next_text = list(range(n + 1))  # the first non-space offset at or after i
+    for i in range(n - 1, -1, -1):
+        if body[i].isspace():
+            next_text[i] = next_text[i + 1]
+
+    def starts(k: int, start: int, end: int, reach: int) -> Iterator[int]:
+        lo, hi = max(start, end - overlap, 0), next_text[reach] + len(pieces[k])
+        at = body.find(pieces[k], lo, hi)
+        while at >= 0:
+            yield at
+            at = body.find(pieces[k], at + 1, hi)
+
+    placed: list[tuple[int, int, int]] = []  # (start, end, furthest end so far) per piece
+    options = [starts(0, 0, 0, 0)] if pieces else []
+    failed: set[tuple[int, int, int]] = set()
+    budget = 20 * len(pieces) + 1000
+    while options and budget > 0:
+        budget -= 1
+        k = len(placed)
+        at = next(options[-1], None)
+        if at is None:  # no place for piece k after the current placement of piece k - 1
+            options.pop()
+            if placed:
+                start, _, reach = placed.pop()
+                failed.add((k - 1, start, reach))
+            continue
+        reach = max(placed[-1][2] if placed else 0, at + len(pieces[k]))
+        if (k, at, reach) in failed:
+            continue
+        placed.append((at, at + len(pieces[k]), reach))
+        if k + 1 < len(pieces):
+            options.append(starts(k + 1, *placed[-1]))
+        elif next_text[reach] == n:
+            return [(a, b) for a, b, _ in placed]
+        else:
+            failed.add((k, at, reach))
+            placed.pop()
+    # Over budget (long runs of identical text): the first match after the overlap.
+    spans: list[tuple[int, int]] = []
     cursor = 0
     for piece in pieces:
-        if not piece.strip():
-            continue
         at = body.find(piece, cursor)
-        if at < 0:  # cannot happen with strip_whitespace splitting; keep going regardless
-            at = body.find(piece)
-        yield at, at + len(piece)
-        cursor = at + 1
+        at = at if at >= 0 else body.find(piece)
+        spans.append((at, at + len(piece)))
+        cursor = max(at, at + len(piece) - overlap)
+    return spans
 
 
 def _pages(page_starts: list[int] | None, a: int, b: int) -> tuple[int | None, int | None]:

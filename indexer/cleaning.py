@@ -66,11 +66,12 @@ def _line_chars(raw: str, start: int, end: int) -> list[tuple[str, int]]:
     out: list[tuple[str, int]] = []
     for i in range(start, end):
         ch = raw[i]
-        if _is_dropped(ch):
-            continue
+        # Spaces first: tab, form feed and CR are control characters too, but separate words.
         if ch in _SPACES or ch.isspace():
             if out and out[-1][0] != " ":
                 out.append((" ", i))
+            continue
+        if _is_dropped(ch):
             continue
         out.append((ch, i))
     while out and out[-1][0] == " ":
@@ -165,7 +166,7 @@ def clean(raw: str) -> CleanText:
                 out.add("\n", brk)
             elif structural:
                 out.add("\n", brk)
-            elif prev_text.endswith("-") and len(prev_text) > 1 and prev_text[-2].isalpha():
+            elif prev_text.endswith("-") and len(prev_text) > 1 and prev_text[-2].isalnum():
                 m = re.search(r"([^\W\d_]+)-$", prev_text)
                 first = _WORD.match(text)
                 join = _hyphen_join(

@@ -153,8 +153,10 @@ def _numbered_paths(headings: list[tuple[int, Heading]]) -> list[tuple[int, str]
     top = 0  # the chapter we are in, from "3." or "3.2"
     last_int = 0  # the last integer-only heading read as a chapter
     child_last: int | None = None
-    for off, h in headings:
+    for i, (off, h) in enumerate(headings):
         n = h.number
+        nxt = headings[i + 1][1].number if i + 1 < len(headings) else ()
+        opens_dotted = nxt[:2] == (n[0], 1)  # "5. Rol ..." directly followed by "5.1 ..."
         if len(n) > 1:
             stack = [s for s in stack if len(s.number) < len(n) and s.number == n[: len(s.number)]]
             stack.append(h)
@@ -165,7 +167,7 @@ def _numbered_paths(headings: list[tuple[int, Heading]]) -> list[tuple[int, str]
                 child_last is not None and n[0] == child_last + 1
             )
             new_chapter = n[0] in (top + 1, last_int + 1)
-            if under_dotted and (continues or not new_chapter):
+            if under_dotted and not opens_dotted and (continues or not new_chapter):
                 child_last = n[0]
                 out.append((off, SEPARATOR.join([s.label for s in stack] + [h.label])))
                 continue
