@@ -172,6 +172,37 @@ def test_keyboard_focus_is_visible(page, base_url):
     assert style == "solid"
 
 
+AXE = Path(__file__).parent.parent / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/?q=hoeveel+woningen+krijgen+een+waterstofketel%3F",
+        "/?q=hoeveel+kost+een+parkeervergunning+in+Amsterdam",
+        "/documents/waterstof-projecten?start=40&end=200",
+    ],
+)
+def test_pages_pass_axe_wcag_aa_checks(browser, base_url, path):
+    """Labels, landmarks, headings, contrast and names, as axe-core checks them."""
+    assert AXE.is_file(), "axe-core is missing: run `npm ci --prefix web`"
+    # axe is injected as an inline script, which the pages' CSP rightly refuses.
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    page.goto(base_url + path)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice']})"
+    )
+    context.close()
+    problems = [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])}x, e.g. {v['nodes'][0]['html'][:120]})"
+        for v in result["violations"]
+    ]
+    assert problems == []
+
+
 def test_phone_width_has_no_sideways_scrolling(browser, base_url):
     context = browser.new_context(viewport={"width": 360, "height": 740})
     page = context.new_page()

@@ -7,12 +7,13 @@ Uses the index of the default settings (``data/index``), so build it first with
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from web import create_app
 from web.browser import chromium, serve
 
-DESKTOP = {"width": 1280, "height": 900}
+DESKTOP = {"width": 1280, "height": 1000}
 PHONE = {"width": 390, "height": 844}
 
 ANSWER = "wie is voorzitter van de stuurgroep van de Regio Deal Zuid- en Oost-Drenthe?"
@@ -27,9 +28,9 @@ def take(out: Path) -> list[Path]:
     with serve(app) as base, chromium() as browser:
         page = browser.new_page(viewport=DESKTOP)
 
-        def shot(name: str, full_page: bool = True) -> None:
+        def shot(name: str) -> None:
             path = out / f"{name}.png"
-            page.screenshot(path=str(path), full_page=full_page)
+            page.screenshot(path=str(path))
             saved.append(path)
 
         page.goto(base + "/")
@@ -43,23 +44,24 @@ def take(out: Path) -> list[Path]:
             shot(name)
         page.locator(".cite").first.click()
         page.wait_for_selector("#citaat")
-        shot("viewer", full_page=False)
+        shot("viewer")
         page.goto(base + "/?q=" + NO_ANSWER)
         shot("no-answer")
 
         phone = browser.new_page(viewport=PHONE, device_scale_factor=2)
         page = phone
         page.goto(base + "/?q=" + ANSWER)
-        shot("phone-answer", full_page=False)
+        shot("phone-answer")
         page.locator(".cite").first.click()
         page.wait_for_selector("#citaat")
-        shot("phone-viewer", full_page=False)
+        shot("phone-viewer")
     return saved
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     for path in take(parser.parse_args().out):
         print(path)
 
