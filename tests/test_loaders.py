@@ -109,6 +109,28 @@ def test_pdf_with_one_scanned_page_is_read_with_a_note(tmp_path: Path) -> None:
     assert any("page(s) 4" in n and "OCR" in n for n in extracted.notes), extracted.notes
 
 
+def test_running_headers_and_page_numbers_are_dropped_but_headings_kept() -> None:
+    from indexer.loaders.running_lines import strip_running_lines
+
+    pages = [
+        "Concept 12 maart 2024\nArtikel 3 Subsidie\nDe subsidie bedraagt ten hoogste\n"
+        "Verordening Wonen | 5",
+        "Concept 12 maart 2024\nArtikel 7 Aanvraag\nEen aanvraag wordt ingediend\n"
+        "Verordening Wonen | 6",
+        "Concept 12 maart 2024\n- 7 -\nArtikel 9 Slot\nDeze regeling treedt in werking\n"
+        "Verordening Wonen | 7",
+    ]
+    assert strip_running_lines(pages) == [
+        "Artikel 3 Subsidie\nDe subsidie bedraagt ten hoogste",
+        "Artikel 7 Aanvraag\nEen aanvraag wordt ingediend",
+        "Artikel 9 Slot\nDeze regeling treedt in werking",
+    ]
+    # One page: only a bare page number can be told apart.
+    assert strip_running_lines(["Inleiding\nTekst van de nota.\n1"]) == [
+        "Inleiding\nTekst van de nota."
+    ]
+
+
 # --- Word and HTML -----------------------------------------------------------------------
 
 VRIJETIJD_BLOCKS = [

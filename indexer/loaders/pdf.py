@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 from pathlib import Path
 
 from indexer.loaders.base import Extracted, LoaderError
+from indexer.loaders.running_lines import strip_running_lines
 
 # A page with fewer visible characters than this has no usable text layer: a scan, a
 # photo or a drawing. Page numbers and a stray header alone stay under it.
 _MIN_PAGE_CHARS = 25
-_EDGE_LINES = 2  # running headers/footers are looked for in this many lines at each end
-_PAGE_NUMBER = re.compile(
-    r"^[\W_]*(?:(?:pagina|page|blz\.?|p\.)\s*)?\d{1,3}(?:\s*(?:van|of|/)\s*\d{1,4})?[\W_]*$",
-    re.IGNORECASE,
-)
 # Titles that PDF writers fill in themselves; a filename-based title is better than these.
 _JUNK_TITLE = re.compile(
     r"^(?:microsoft (?:word|powerpoint) - .*|untitled.*|naamloos.*|document\d*|"
@@ -74,7 +69,7 @@ def load_pdf(path: Path) -> Extracted:
             texts.append("")
             unreadable.append(number)
 
-    texts = _strip_running_lines(texts)
+    texts = strip_running_lines(texts)
     empty = [n for n, t in enumerate(texts, start=1) if _visible(t) < _MIN_PAGE_CHARS]
     if len(empty) == len(texts):
         if unreadable:
@@ -87,7 +82,8 @@ def load_pdf(path: Path) -> Extracted:
     notes: list[str] = []
     if unreadable:
         notes.append(f"page(s) {_ranges(unreadable)} could not be read (damaged)")
-    scanned = [n for n in empty if n not in unreadable and texts[n - 1] == ""]
+    # A page with a picture and (almost) no text is a scan; a blank page is just blank.
+    scanned = [n for n in empty if n not in unreadable and _has_image(pages[n - 1])]
     if scanned and len(texts) > 1:
         notes.append(
             f"page(s) {_ranges(scanned)} have no text layer (scanned?); "
@@ -121,6 +117,18 @@ def _unlock(reader) -> bool:
         return False
 
 
+def _has_image(page) -> bool:
+    try:
+        xobjects = page["/Resources"].get_object().get("/XObject")
+        if xobjects is None:
+            return False
+        return any(
+            x.get_object().get("/Subtype") == "/Image" for x in xobjects.get_object().values()
+        )
+    except Exception:  # odd resource dictionaries: then we cannot tell, and say nothing
+        return False
+
+
 def _normalise(text: str) -> str:
     # Some writers end lines with \r; the cleaner and the page offsets expect \n only.
     return text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
@@ -128,45 +136,6 @@ def _normalise(text: str) -> str:
 
 def _visible(text: str) -> int:
     return sum(1 for c in text if not c.isspace())
-
-
-def _strip_running_lines(pages: list[str]) -> list[str]:
-    """Drop page numbers and headers/footers repeated on most pages.
-
-    They would otherwise land in the middle of a sentence that runs over a page break.
-    A line counts as running when it is a page number ("12", "Pagina 3 van 40") or, digits
-    ignored, the same line opens or closes at least half of the pages (two at least).
-    """
-    lines = [p.split("\n") for p in pages]
-    seen: Counter[str] = Counter()
-    for page in lines:
-        body = [ln for ln in page if ln.strip()]
-        edges = {_key(ln) for ln in body[:_EDGE_LINES] + body[-_EDGE_LINES:]}
-        seen.update(edges)
-    threshold = max(2, (len(pages) + 1) // 2)
-
-    def running(line: str) -> bool:
-        stripped = line.strip()
-        return bool(_PAGE_NUMBER.match(stripped)) or seen[_key(line)] >= threshold
-
-    out: list[str] = []
-    for page in lines:
-        for _ in range(_EDGE_LINES):
-            while page and not page[0].strip():
-                page.pop(0)
-            if page and running(page[0]):
-                page.pop(0)
-        for _ in range(_EDGE_LINES):
-            while page and not page[-1].strip():
-                page.pop()
-            if page and running(page[-1]):
-                page.pop()
-        out.append("\n".join(page))
-    return out
-
-
-def _key(line: str) -> str:
-    return re.sub(r"\d+", "#", " ".join(line.split())).lower()
 
 
 def _metadata(reader) -> tuple[str | None, int | None]:
