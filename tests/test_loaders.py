@@ -106,7 +106,9 @@ def test_pdf_with_one_scanned_page_is_read_with_a_note(tmp_path: Path) -> None:
     mixed = append_scanned_page(nota_pdf(tmp_path / "nota.pdf"), tmp_path / "mixed.pdf")
     extracted = load(mixed)
     assert extracted.page_starts is not None and len(extracted.page_starts) == 3
-    assert any("page(s) 4" in n and "OCR" in n for n in extracted.notes), extracted.notes
+    assert any("page 4 without a text layer" in n and "OCR" in n for n in extracted.notes), (
+        extracted.notes
+    )
 
 
 def test_running_headers_and_page_numbers_are_dropped_but_headings_kept() -> None:

@@ -81,12 +81,12 @@ def load_pdf(path: Path) -> Extracted:
 
     notes: list[str] = []
     if unreadable:
-        notes.append(f"page(s) {_ranges(unreadable)} could not be read (damaged)")
+        notes.append(f"{_pages(unreadable)} could not be read (damaged)")
     # A page with a picture and (almost) no text is a scan; a blank page is just blank.
     scanned = [n for n in empty if n not in unreadable and _has_image(pages[n - 1])]
     if scanned and len(texts) > 1:
         notes.append(
-            f"page(s) {_ranges(scanned)} have no text layer (scanned?); "
+            f"{_pages(scanned)} without a text layer (scanned?): "
             "run OCR (e.g. `ocrmypdf`) to make them searchable"
         )
 
@@ -158,8 +158,12 @@ def _metadata(reader) -> tuple[str | None, int | None]:
     return title, year
 
 
+def _pages(numbers: list[int]) -> str:
+    """[4] -> "page 4"; [1, 2, 3, 7] -> "pages 1-3, 7"."""
+    return f"page {numbers[0]}" if len(numbers) == 1 else f"pages {_ranges(numbers)}"
+
+
 def _ranges(numbers: list[int]) -> str:
-    """[1, 2, 3, 7] -> "1-3, 7"."""
     parts: list[str] = []
     start = prev = numbers[0]
     for n in numbers[1:] + [None]:
