@@ -8,7 +8,13 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from indexer.cleaning import CleanText
 from indexer.schema import Chunk
-from indexer.sections import detect_sections
+from indexer.sections import Section, detect_sections
+
+# A section with less text than this (a bare heading) joins the section after it.
+MIN_SECTION_CHARS = 120
+# A piece shorter than this (a subheading the splitter cut off before a long paragraph) is
+# attached to the passage after it, which may then exceed chunk_size by at most this much.
+MIN_CHUNK_CHARS = 150
 
 # Paragraphs first, then lines, then sentence ends, then clauses: a chunk boundary falls on
 # the largest unit that fits, so passages rarely stop mid-sentence.
@@ -39,9 +45,10 @@ def chunk_document(
     """
     splitter = make_splitter(chunk_size, chunk_overlap)
     chunks: list[Chunk] = []
-    for section in detect_sections(clean.text):
+    for section in _merge_short(detect_sections(clean.text), clean.text):
         body = clean.text[section.start : section.end]
-        for start, end in _spans(splitter.split_text(body), body, chunk_overlap):
+        spans = _spans(splitter.split_text(body), body, chunk_overlap)
+        for start, end in _attach_short(spans, chunk_size + MIN_CHUNK_CHARS):
             a, b = section.start + start, section.start + end
             src_a, src_b = clean.to_source(a, b)
             page, page_end = _pages(page_starts, a, b)
@@ -60,6 +67,51 @@ def chunk_document(
                 )
             )
     return chunks
+
+
+def _attach_short(spans: list[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
+    """Join each piece under MIN_CHUNK_CHARS to the next one (or, last, to the one before),
+    as long as the joined passage stays within ``limit`` characters."""
+    out: list[tuple[int, int]] = []
+    carry: int | None = None  # start of a short piece waiting for the next one
+    carry_end = 0
+    for start, end in spans:
+        if carry is not None and end - carry <= limit:
+            start = carry
+        elif carry is not None:
+            out.append((carry, carry_end))
+        carry = None
+        if end - start < MIN_CHUNK_CHARS:
+            carry, carry_end = start, end
+            continue
+        out.append((start, end))
+    if carry is not None:
+        if out and carry_end - out[-1][0] <= limit:
+            out[-1] = (out[-1][0], carry_end)
+        else:
+            out.append((carry, carry_end))
+    return out
+
+
+def _merge_short(sections: list[Section], text: str) -> list[Section]:
+    """A heading with hardly any text of its own joins the section after it, so no passage
+    is a bare title ("WATERSTOF IN DE REGIO") and the title still reaches the search."""
+    out: list[Section] = []
+    pending: Section | None = None
+    for s in sections:
+        if pending is not None:
+            s = Section(s.path or pending.path, pending.start, s.end)
+            pending = None
+        if len(text[s.start : s.end].strip()) < MIN_SECTION_CHARS:
+            pending = s
+            continue
+        out.append(s)
+    if pending is not None:
+        if out:
+            last = out.pop()
+            pending = Section(last.path, last.start, pending.end)
+        out.append(pending)
+    return out
 
 
 def _spans(pieces: list[str], body: str, overlap: int) -> list[tuple[int, int]]:
