@@ -8,7 +8,7 @@ from beleidszoeker.config import Settings
 from search_api.retrieval import Searcher
 
 
-def get_settings() -> Settings:
+def current_settings() -> Settings:
     return current_app.config["SETTINGS"]
 
 
@@ -17,5 +17,5 @@ def get_searcher() -> Searcher:
     if "searcher" not in g:
         from search_api.engine import get_searcher as load
 
-        g.searcher = load(get_settings())
+        g.searcher = load(current_settings())
     return g.searcher

@@ -21,7 +21,7 @@ from search_api.answer import answer_question
 from search_api.documents import document_text, list_documents
 from search_api.models import DocumentInfo
 from search_api.retrieval import Searcher
-from web.deps import get_searcher, get_settings
+from web.deps import current_settings, get_searcher
 from web.errors import message
 from web.form import MODE_LABELS, SearchForm
 from web.results import results_view
@@ -47,7 +47,7 @@ def _choices(searcher: Searcher) -> Choices:
 @bp.get("/")
 def search():
     """The search page; with ``?q=`` also the answer and the passages it cites."""
-    form = SearchForm.from_args(request.args, get_settings())
+    form = SearchForm.from_args(request.args, current_settings())
     htmx = current_app.htmx
     partial = bool(htmx) and not htmx.history_restore_request and not htmx.boosted
     if form.asked and not partial and not form.errors and set(request.args) != set(form.params()):
@@ -92,7 +92,7 @@ def document(doc_id: str):
         abort(404)
     text = doc.text
     span = parse_span(request.args.get("start"), request.args.get("end"), len(text))
-    form = SearchForm.from_args(request.args, get_settings())
+    form = SearchForm.from_args(request.args, current_settings())
     return render_template(
         "document.html",
         doc=doc,
