@@ -218,7 +218,8 @@ def test_search_prints_titles_sections_and_text(runner, env, fixture_index, fixt
 
 def test_invalid_mode_exits_2_with_the_choices(runner, env, fixture_settings):
     result = runner.invoke(
-        app, ["search", "waterstof", "--mode", "semantisch", "--index", str(fixture_settings)]
+        app,
+        ["search", "waterstof", "--mode", "semantisch", "--index", str(fixture_settings.index_dir)],
     )
 
     assert result.exit_code == 2
