@@ -258,8 +258,14 @@ def test_running_server_picks_up_a_new_index_without_failing_a_request(
             loop.join()
         with httpx.Client(base_url=base, timeout=30) as http:
             r = http.get("/api/search", params={"q": "snelladers", "mode": "keyword"})
-        assert r.status_code == 200
-        assert r.json()["results"][0]["document"]["id"].startswith("besluit-")
+            assert r.status_code == 200
+            assert r.json()["results"][0]["document"]["id"].startswith("besluit-")
+            # The API cites the page of a PDF passage.
+            r = http.get(
+                "/api/search", params={"q": "warmtetransitie lange adem", "mode": "keyword"}
+            )
+            top = r.json()["results"][0]
+            assert (top["document"]["id"], top["page"], top["page_end"]) == ("energieagenda", 1, 2)
     finally:
         server.should_exit = True
         serving.join(timeout=10)
