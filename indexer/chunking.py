@@ -10,7 +10,8 @@ from indexer.cleaning import CleanText
 from indexer.schema import Chunk
 from indexer.sections import Section, detect_sections
 
-# A section with less text than this (a bare heading) joins the section after it.
+# A bare heading (under this many characters, hardly any text under it) joins the section
+# after it; a short section with text of its own keeps its own title.
 MIN_SECTION_CHARS = 120
 # A piece shorter than this (a subheading the splitter cut off before a long paragraph) is
 # attached to the passage after it, which may then exceed chunk_size by at most this much.
@@ -93,6 +94,12 @@ def _attach_short(spans: list[tuple[int, int]], limit: int) -> list[tuple[int, i
     return out
 
 
+def _is_bare_heading(section_text: str) -> bool:
+    """A heading line with (almost) no text of its own under it."""
+    heading, _, body = section_text.strip().partition("\n")
+    return len(section_text.strip()) < MIN_SECTION_CHARS and len(body.strip()) < 40
+
+
 def _merge_short(sections: list[Section], text: str) -> list[Section]:
     """A heading with hardly any text of its own joins the section after it, so no passage
     is a bare title ("WATERSTOF IN DE REGIO") and the title still reaches the search."""
@@ -102,7 +109,7 @@ def _merge_short(sections: list[Section], text: str) -> list[Section]:
         if pending is not None:
             s = Section(s.path or pending.path, pending.start, s.end)
             pending = None
-        if len(text[s.start : s.end].strip()) < MIN_SECTION_CHARS:
+        if _is_bare_heading(text[s.start : s.end]):
             pending = s
             continue
         out.append(s)

@@ -108,8 +108,11 @@ def _hyphen_join(prefix: str, nxt: str, words: Counter[str], prefixes: set[str])
     return ""
 
 
+_SENTENCE_END = (".", ":", "!", "?", "”", '"')
+
+
 def _continues(prev_text: str, text: str) -> bool:
-    return text[:1].islower() and not prev_text.endswith((".", ":", "!", "?", "”", '"'))
+    return text[:1].islower() and not prev_text.endswith(_SENTENCE_END)
 
 
 def _is_subheading(line: str) -> bool:
@@ -147,7 +150,11 @@ def clean(raw: str) -> CleanText:
     for i, chars in enumerate(lines):
         if not chars:
             blanks += 1
-            blank_since_prev = prev is not None and blanks >= min_blank
+            # Even where single blank lines are mere double spacing, one after a finished
+            # sentence ends a paragraph: "A.\n\nB.\n\nC." stays three paragraphs.
+            blank_since_prev = prev is not None and (
+                blanks >= min_blank or texts[prev].endswith(_SENTENCE_END)
+            )
             continue
         text = texts[i]
         if prev is not None:

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 
 # "2.1.3 Title", "2.1. Title" or "12. Title"; a bare "20 Drentse bedrijven" is body text.
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){1,3}\.?|\d{1,2}\.)\s+(\S.*)$")
+_MARKDOWN = re.compile(r"^(#{1,6})\s+(\S.*?)\s*#*$")
 _MAX_TITLE_WORDS = 12
 SEPARATOR = " › "
 
 
 @dataclass(frozen=True)
 class Heading:
-    kind: str  # "numbered" or "caps"
+    kind: str  # "numbered", "caps" or "markdown" (number holds the "#" level)
     number: tuple[int, ...]
     title: str
 
@@ -44,6 +45,9 @@ def parse_heading(line: str, next_line: str = "") -> Heading | None:
         return None
     if len(line.split()) >= 8 and next_line.lstrip()[:1].islower():
         return None
+    md = _MARKDOWN.match(line)
+    if md:
+        return Heading("markdown", (len(md.group(1)),), md.group(2).strip())
     m = _NUMBERED.match(line)
     if m:
         number = tuple(int(p) for p in m.group(1).split(".") if p)
@@ -114,13 +118,14 @@ def detect_sections(text: str) -> list[Section]:
     # A capitalised line printed on three or more pages is a running header, not a section.
     headings = [(o, h) for o, h in headings if h.kind != "caps" or caps_seen[h.title] < 3]
     numbered = [(off, h) for off, h in headings if h.kind == "numbered"]
-    chosen = (
-        numbered
-        if len(numbered) >= 3
-        else _merge_caps([(off, h) for off, h in headings if h.kind == "caps"], text)
-    )
-
-    paths = _numbered_paths(chosen) if chosen is numbered else [(o, h.label) for o, h in chosen]
+    markdown = [(off, h) for off, h in headings if h.kind == "markdown"]
+    if markdown:  # explicit "#" structure (Markdown, Word headings) says it all
+        paths = _markdown_paths(markdown)
+    elif len(numbered) >= 3:
+        paths = _numbered_paths(numbered)
+    else:
+        caps = _merge_caps([(off, h) for off, h in headings if h.kind == "caps"], text)
+        paths = [(o, h.label) for o, h in caps]
     sections: list[Section] = []
     if not paths or paths[0][0] > 0:
         sections.append(Section("", 0, paths[0][0] if paths else len(text)))
@@ -145,6 +150,15 @@ def _merge_caps(caps: list[tuple[int, Heading]], text: str) -> list[tuple[int, H
         if prev_end < 0:
             prev_end = len(text)
     return merged
+
+
+def _markdown_paths(headings: list[tuple[int, Heading]]) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    stack: list[Heading] = []
+    for off, h in headings:
+        stack = [s for s in stack if s.number[0] < h.number[0]] + [h]
+        out.append((off, SEPARATOR.join(s.title for s in stack)))
+    return out
 
 
 def _numbered_paths(headings: list[tuple[int, Heading]]) -> list[tuple[int, str]]:
