@@ -10,3 +10,11 @@ document.addEventListener("htmx:sendError", function () {
   p.textContent = "Geen verbinding met Beleidszoeker. Controleer uw netwerk en probeer het opnieuw.";
   box.replaceChildren(p);
 });
+
+// In the viewer, scroll the section list to the section holding the cited text.
+document.addEventListener("DOMContentLoaded", function () {
+  var current = document.querySelector(".toc a[aria-current]");
+  if (!current) return;
+  var list = current.closest("ol");
+  list.scrollTop = current.offsetTop - list.offsetTop - list.clientHeight / 3;
+});
