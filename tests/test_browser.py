@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from beleidszoeker.config import Settings
 from web import create_app
@@ -161,7 +162,7 @@ def test_loading_indicator_shows_while_searching(page, base_url):
     page.press("#q", "Enter")
     page.wait_for_selector("#antwoord-kop, .answer")
     assert page.evaluate("window.__loading") == "flex"
-    assert page.locator("#laden").is_hidden()
+    expect(page.locator("#laden")).to_be_hidden()
 
 
 def test_keyboard_focus_is_visible(page, base_url):
