@@ -1,18 +1,38 @@
-"""Answer a question with verbatim, cited sentences from the retrieved passages."""
+"""Answer a question with verbatim, cited sentences from the retrieved passages, or abstain."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+
+import numpy as np
 
 from beleidszoeker.config import SearchMode
-from indexer.keyword import terms
+from search_api import abstain
+from search_api.evidence import QuestionTerms
 from search_api.models import Answer, AnswerSentence, AskResponse, Passage
-from search_api.retrieval import Filters, Hit, Searcher
-from search_api.sentences import split_sentences
+from search_api.question import QuestionInfo, analyse
+from search_api.retrieval import Filters, Hit, Searcher, normalize_query
+from search_api.sentences import SentenceTable, sentence_table
 
+# Passages read for a fact; a list question reads deeper to find every item.
+READ_DEPTH = 10
+LIST_DEPTH = 30
 MAX_SENTENCES = 3
-PASSAGES_READ = 5
-MIN_COVERAGE = 0.5
+MAX_ITEMS = 15
+# Further sentences join the best one when they score nearly as well.
+SENTENCE_MARGIN = 0.35
+# Relevance: passage similarity, rescaled (e5 cosines of related texts lie around 0.8-0.95),
+# plus key words of the question found in the sentence and around it.
+_DENSE_FLOOR, _DENSE_SPAN = 0.8, 0.1
+KEYWORD_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Candidate:
+    sentence_id: int
+    hit: Hit
+    score: float
 
 
 def answer_question(
@@ -23,31 +43,108 @@ def answer_question(
     mode: SearchMode = "hybrid",
     filters: Filters | None = None,
 ) -> AskResponse:
-    """Search, then answer from the best sentences of the top passages, or abstain."""
+    """Search, then answer from the sentences of the top passages, or abstain.
+
+    ``passages`` holds the top ``k`` passages, followed by any deeper passage an answer
+    sentence cites, so every citation can be shown.
+    """
     t0 = time.perf_counter()
-    hits = searcher.search(query, k, mode, filters)
-    answer = _compose(query, hits)
+    query = normalize_query(query)
+    question = analyse(query)
+    depth = max(k, LIST_DEPTH if question.is_list else READ_DEPTH)
+    hits = searcher.search(query, depth, mode, filters)
+    answer = None
+    if hits:
+        table = sentence_table(searcher.index)
+        qvec = searcher.embedder.embed_query(query)
+        reading = hits if question.is_list else hits[:READ_DEPTH]
+        candidates = _candidates(reading, question, table, searcher, qvec)
+        if question.is_list:
+            answer = _list_answer(candidates, question, table)
+        else:
+            answer = _sentence_answer(candidates, question, table)
+    cited = {c for s in answer.sentences for c in s.citations} if answer else set()
+    shown = hits[:k] + [h for h in hits[k:] if h.chunk.id in cited]
     return AskResponse(
         query=query,
         abstained=answer is None,
         answer=answer,
-        passages=[Passage.from_hit(h) for h in hits],
+        passages=[Passage.from_hit(h) for h in shown],
         took_ms=round((time.perf_counter() - t0) * 1000, 1),
     )
 
 
-def _compose(query: str, hits: list[Hit]) -> Answer | None:
-    wanted = set(terms(query))
-    if not wanted:
+def _candidates(
+    hits: list[Hit],
+    question: QuestionInfo,
+    table: SentenceTable,
+    searcher: Searcher,
+    qvec: np.ndarray,
+) -> list[Candidate]:
+    """Sentences that could answer, best first."""
+    qterms = QuestionTerms.of(question, table)
+    rows = table.rows(hits)
+    passage_sim = searcher.index.vectors[rows] @ qvec
+    out = []
+    for hit, row, sim in zip(hits, rows, passage_sim, strict=True):
+        dense = (float(sim) - _DENSE_FLOOR) / _DENSE_SPAN
+        for sid in table.by_row[row]:
+            sentence = table.sentences[sid]
+            window = table.window(sid)
+            passage = table.passage[row]
+            if not abstain.may_answer(sentence.text, window, passage, question, qterms):
+                continue
+            words = 0.5 * qterms.coverage(sentence.terms) + 0.5 * qterms.coverage(window)
+            out.append(Candidate(sid, hit, dense + KEYWORD_WEIGHT * words))
+    out.sort(key=lambda c: (-c.score, c.hit.rank, c.sentence_id))
+    return out
+
+
+def _sentence_answer(
+    candidates: list[Candidate], question: QuestionInfo, table: SentenceTable
+) -> Answer | None:
+    if not candidates or not abstain.confident(candidates[0].score, question):
         return None
-    scored: list[tuple[float, int, str, str]] = []
-    for hit in hits[:PASSAGES_READ]:
-        for s in split_sentences(hit.chunk.text):
-            coverage = len(wanted & set(terms(s.text))) / len(wanted)
-            scored.append((coverage - 0.01 * hit.rank, hit.rank, s.text, hit.chunk.id))
-    scored.sort(key=lambda t: -t[0])
-    best = [t for t in scored if t[0] + 0.01 * t[1] >= MIN_COVERAGE][:MAX_SENTENCES]
-    if not best:
-        return None
-    sentences = [AnswerSentence(text=text, citations=[cid]) for _, _, text, cid in best]
+    chosen: list[Candidate] = []
+    seen: set[str] = set()
+    for c in candidates:
+        text = table.sentences[c.sentence_id].text
+        if c.score < candidates[0].score - SENTENCE_MARGIN or len(chosen) == MAX_SENTENCES:
+            break
+        if text not in seen:
+            seen.add(text)
+            chosen.append(c)
+    sentences = [
+        AnswerSentence(text=table.sentences[c.sentence_id].text, citations=[c.hit.chunk.id])
+        for c in chosen
+    ]
     return Answer(kind="sentences", text=" ".join(s.text for s in sentences), sentences=sentences)
+
+
+def _list_answer(
+    candidates: list[Candidate], question: QuestionInfo, table: SentenceTable
+) -> Answer | None:
+    """One item per project or section that answers, each with its best sentence."""
+    if not candidates or not abstain.confident(candidates[0].score, question):
+        return None
+    items: dict[tuple[str, str], Candidate] = {}
+    for c in candidates:
+        if not abstain.confident(c.score, question):
+            break
+        key = (c.hit.chunk.document_id, c.hit.chunk.section)
+        items.setdefault(key, c)
+    sentences = [
+        AnswerSentence(
+            text=table.sentences[c.sentence_id].text,
+            citations=[c.hit.chunk.id],
+            label=_label(c.hit),
+        )
+        for c in list(items.values())[:MAX_ITEMS]
+    ]
+    return Answer(kind="list", text=" ".join(s.text for s in sentences), sentences=sentences)
+
+
+def _label(hit: Hit) -> str:
+    """The project or section an item belongs to, as the document names it."""
+    leaf = hit.chunk.section.split("›")[-1].strip()
+    return leaf or hit.document.title

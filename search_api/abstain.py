@@ -1,0 +1,67 @@
+"""When a sentence may answer, and when the documents do not answer at all.
+
+Without a language model, honesty comes from checks a reader can follow:
+
+* the sentence must hold the kind of answer asked for: an amount for "hoeveel", money for
+  "wat kost", a date for "wanneer", a name for "wie"/"waar" that the question does not
+  already contain;
+* a year the question names must stand in the sentence or right beside it, and most of the
+  names it mentions ("Borger-Odoorn", "Nedersaksenlijn") in the same passage;
+* its relevance (passage similarity plus key-word coverage) must clear a threshold.
+
+The thresholds were calibrated on ``eval/questions.yaml`` (`beleidszoeker eval` reports the
+result): every unanswerable question abstains and almost every answerable one does not.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from search_api.evidence import QuestionTerms, holds_answer_type
+from search_api.question import QuestionInfo
+
+# A typed question ("hoeveel", "wanneer", "wie") has an exact answer or none: the best
+# sentence of the right type must be clearly on topic.
+MIN_TYPED = 0.8
+# An open question ("hoe", "wat") is answered when a passage is on topic at all; off-topic
+# questions score below this.
+MIN_OPEN = 0.3
+# Shorter lines are headings or labels, not answers.
+MIN_WORDS = 5
+# Share of the question's names that must stand near the sentence.
+MIN_NAMES = 0.5
+
+
+def may_answer(
+    text: str,
+    window: frozenset[str],
+    passage: frozenset[str],
+    question: QuestionInfo,
+    qterms: QuestionTerms,
+) -> bool:
+    """Whether a sentence is the kind of thing that could answer the question.
+
+    ``window`` holds the key words of the sentence, its neighbours and its section;
+    ``passage`` those of its whole passage.
+    """
+    return (
+        _is_prose(text)
+        and qterms.years_covered(window)
+        and qterms.names_covered(passage) >= MIN_NAMES
+        and holds_answer_type(text, question)
+    )
+
+
+def confident(score: float, question: QuestionInfo) -> bool:
+    """Whether the best sentence is relevant enough to answer with."""
+    typed = question.answer_type != "any"
+    return score >= (MIN_TYPED if typed else MIN_OPEN)
+
+
+@lru_cache(maxsize=16384)
+def _is_prose(text: str) -> bool:
+    """A sentence, not a heading, a label or a list of names."""
+    if text.rstrip().endswith(":") or len(text.split()) < MIN_WORDS:
+        return False
+    letters = [c for c in text if c.isalpha()]
+    return sum(c.islower() for c in letters) > 0.5 * len(letters)

@@ -1,0 +1,100 @@
+"""How well one sentence answers a question: its key words and the type of answer it holds."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from indexer.keyword import terms, words
+from search_api.question import QuestionInfo
+from search_api.sentences import SentenceTable
+
+_NUMBER_MORPHEMES = (
+    "twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien|vijftien|"
+    "zestien|zeventien|achttien|negentien|twintig|dertig|veertig|vijftig|zestig|zeventig|"
+    "tachtig|negentig|honderd|duizend|miljoen|miljard|"
+    "two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    "hundred|thousand|million|billion"
+)
+# A number in digits (a year alone is not an amount: "in 2014" does not answer "how many"),
+# or a whole word made of number words: "drieënveertig", "tweehonderdvijftig", "honderden";
+# "prachtige" holds "acht" but is no number.
+_NUMBER = re.compile(
+    r"(?<![\w.,])(?!(?:19|20)\d\d(?![\d.,]))\d[\d.,]*"
+    rf"|\b(?:een|ën|en)*(?:{_NUMBER_MORPHEMES})(?:{_NUMBER_MORPHEMES}|een|ën|en)*"
+    r"(?:tallen|den|en)?\b",
+    re.I,
+)
+_MONEY = re.compile(r"€|\beuro\b|\bmln\b|\bmiljoen\b|\bmiljard\b|\bEUR\b", re.I)
+_DATE = re.compile(
+    r"\b(?:19|20)\d\d\b|\b(?:januari|februari|maart|april|mei|juni|juli|augustus|september|"
+    r"oktober|november|december|voorjaar|najaar|zomer|winter)\b",
+    re.I,
+)
+# A capitalised word inside the sentence: a name of a person, organisation or place.
+_NAME = re.compile(r"(?<=[\s(‘“'\"])[A-Z][\w&'’-]*[a-z]")
+# The weight of a word the corpus never uses, capped so one odd word cannot sink a sentence.
+_MAX_WEIGHT = 8.0
+
+
+def holds_answer_type(text: str, question: QuestionInfo) -> bool:
+    """Whether the sentence holds what the question asks for (an amount, a date, a name)."""
+    kind = question.answer_type
+    if kind == "any":
+        return True
+    asked = question.text.lower()
+    if kind == "money":
+        return bool(_MONEY.search(text))
+    if kind == "number":
+        # The amount must be new: echoing "2014" or "12" from the question answers nothing.
+        return any(m.group(0).lower() not in asked for m in _NUMBER.finditer(text))
+    if kind == "date":
+        return any(m.group(0).lower() not in asked for m in _DATE.finditer(text))
+    # person, place: a name the question does not already contain.
+    return any(m.group(0).lower() not in asked for m in _NAME.finditer(text))
+
+
+@dataclass(frozen=True)
+class QuestionTerms:
+    """The question's content words: (stem, stems of its compound parts, weight)."""
+
+    words: tuple[tuple[str, tuple[str, ...], float], ...]
+    names: tuple[tuple[str, ...], ...]  # stems of each name in the question
+    years: tuple[str, ...]
+
+    @classmethod
+    def of(cls, question: QuestionInfo, table: SentenceTable) -> QuestionTerms:
+        found = []
+        for w in dict.fromkeys(words(question.text)):
+            stems = terms(w, table.decompounder)
+            if not stems:
+                continue
+            stem, parts = stems[0], tuple(stems[1:])
+            # An English word is not evidence either way in Dutch documents: leave out what
+            # the corpus never uses when the question is English.
+            if question.lang == "en" and not (
+                table.in_corpus(stem) or any(table.in_corpus(p) for p in parts)
+            ):
+                continue
+            found.append((stem, parts, min(table.idf(stem), _MAX_WEIGHT)))
+        names = tuple(t for t in (tuple(terms(n, table.decompounder)) for n in question.names) if t)
+        return cls(tuple(found), names, question.years)
+
+    def coverage(self, found: frozenset[str]) -> float:
+        """Weighted share of the question's words in ``found`` (a compound's parts count)."""
+        total = got = 0.0
+        for stem, parts, weight in self.words:
+            total += weight
+            if stem in found:
+                got += weight
+            elif parts:
+                got += weight * sum(p in found for p in parts) / len(parts)
+        return got / total if total else 0.0
+
+    def names_covered(self, found: frozenset[str]) -> float:
+        if not self.names:
+            return 1.0
+        return sum(any(t in found for t in name) for name in self.names) / len(self.names)
+
+    def years_covered(self, found: frozenset[str]) -> bool:
+        return all(y in found for y in self.years)
