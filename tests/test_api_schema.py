@@ -1,0 +1,34 @@
+"""Property-based tests of the API from its own OpenAPI schema (schemathesis).
+
+Every operation gets generated valid and invalid input; no request may end in a 5xx, and
+every response must match the schema (status code, content type and body)."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from beleidszoeker.config import Settings
+from search_api.app import create_app
+
+# The app reads its settings per request, so the schema can be loaded at import time and
+# the fixture index plugged in once the session has built it.
+app = create_app(Settings(index_dir="not-built-yet"))
+schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _serve_the_fixture_index(fixture_index, fixture_settings):
+    app.state.settings = fixture_settings
+
+
+@schema.parametrize()
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_api_conforms_to_its_schema_and_never_fails_with_5xx(case):
+    response = case.call_and_validate()
+    assert response.status_code < 500
