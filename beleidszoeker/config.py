@@ -30,7 +30,10 @@ class Settings(BaseSettings):
 
     default_k: int = Field(10, ge=1, le=50)
     default_mode: SearchMode = "hybrid"
-    rrf_k: int = Field(60, ge=1, description="rank-fusion damping constant")
+    rrf_k: int = Field(20, ge=1, description="rank-fusion damping constant")
+    sentence_weight: float = Field(
+        0.5, ge=0, le=1, description="share of the best sentence in a passage's dense score"
+    )
     candidates: int = Field(100, ge=10, description="hits per retriever before fusion")
 
     max_file_mb: float = Field(50.0, gt=0, description="larger files are skipped")

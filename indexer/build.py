@@ -17,7 +17,15 @@ from indexer.cleaning import CleanText, clean
 from indexer.embedders import get_embedder
 from indexer.keyword import STEMMER, KeywordIndex
 from indexer.schema import Chunk, Document
-from indexer.store import FORMAT_VERSION, IndexData, load_index, read_manifest, write_index
+from indexer.sentences import split_sentences
+from indexer.store import (
+    FORMAT_VERSION,
+    IndexData,
+    SentenceVectors,
+    load_index,
+    read_manifest,
+    write_index,
+)
 from indexer.vector_cache import VectorCache, embed_with_cache
 
 # Bump when cleaning, section detection, chunking or the keyword index change their output,
@@ -37,7 +45,8 @@ class BuildReport:
     kept: list[str] = field(default_factory=list)  # changed but unreadable: old version kept
     notes: list[tuple[str, str]] = field(default_factory=list)
     n_chunks: int = 0
-    n_embedded: int = 0
+    n_embedded: int = 0  # passages embedded anew (not found in the vector cache)
+    n_sentences_embedded: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
 
@@ -178,9 +187,15 @@ def build_index(
             settings.embed_batch_size,
             progress.advance,
         )
+        rows, spans, sentence_texts = _sentences(chunks)
+        progress.start("Zinnen embedden", len(sentence_texts))
+        sentence_vectors, report.n_sentences_embedded = embed_with_cache(
+            embedder, sentence_texts, cache, settings.embed_batch_size, progress.advance
+        )
     finally:
         cache.close()
     report.embed_seconds = time.perf_counter() - t_embed
+    sentences = SentenceVectors(rows, spans, sentence_vectors)
 
     progress.message("Trefwoordenindex bouwen")
     keyword = KeywordIndex.build([c.embed_text() for c in chunks])
@@ -197,13 +212,33 @@ def build_index(
         "corpus_fingerprint": fingerprint,
         "n_documents": len(documents),
         "n_chunks": len(chunks),
+        "n_sentences": len(sentence_texts),
         "skipped": report.skipped,
     }
-    data = IndexData(manifest, documents, chunks, np.asarray(vectors, np.float32), keyword)
+    data = IndexData(
+        manifest, documents, chunks, np.asarray(vectors, np.float32), keyword, sentences
+    )
     report.index_path = write_index(settings.index_dir, data, texts)
     report.n_chunks = len(chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _sentences(chunks: list[Chunk]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Passage row, offsets and text of every sentence of every passage."""
+    rows: list[int] = []
+    spans: list[tuple[int, int]] = []
+    texts: list[str] = []
+    for row, chunk in enumerate(chunks):
+        for sentence in split_sentences(chunk.text):
+            rows.append(row)
+            spans.append((sentence.start, sentence.end))
+            texts.append(sentence.text)
+    return (
+        np.asarray(rows, dtype=np.int32),
+        np.asarray(spans, dtype=np.int32).reshape(-1, 2),
+        texts,
+    )
 
 
 def _previous(settings: Settings, chunking: dict[str, int]) -> IndexData | None:

@@ -24,7 +24,7 @@ from indexer.cleaning import CleanText
 from indexer.keyword import KeywordIndex
 from indexer.schema import Chunk, Document
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence vectors beside the passage vectors
 MANIFEST = "manifest.json"
 
 
@@ -37,6 +37,7 @@ class IndexData:
     chunks: list[Chunk]
     vectors: np.ndarray  # float32 (n_chunks, dim), L2-normalised
     keyword: KeywordIndex
+    sentences: SentenceVectors | None = None
     path: Path | None = None
     dense: Any = None  # the FAISS index, set when loaded from disk
     _texts: dict[str, CleanText] = field(default_factory=dict)
@@ -51,6 +52,20 @@ class IndexData:
             offsets = np.load(base.with_suffix(".offsets.npy"))
             self._texts[document_id] = CleanText(text, offsets)
         return self._texts[document_id]
+
+
+@dataclass
+class SentenceVectors:
+    """Every sentence of every passage: its passage row, offsets in the passage, vector."""
+
+    rows: np.ndarray  # int32 (n,)
+    spans: np.ndarray  # int32 (n, 2): start, end in the passage text
+    vectors: np.ndarray  # float32 (n, dim), L2-normalised
+    dense: Any = None  # FAISS index over ``vectors``, set when loaded from disk
+
+    def text(self, chunks: list[Chunk], i: int) -> str:
+        start, end = self.spans[i]
+        return chunks[int(self.rows[i])].text[start:end]
 
 
 def builds_dir(index_dir: Path) -> Path:
@@ -79,6 +94,12 @@ def write_index(index_dir: Path, data: IndexData, texts: dict[str, CleanText]) -
         index = faiss.IndexFlatIP(data.vectors.shape[1])
         index.add(np.ascontiguousarray(data.vectors, dtype=np.float32))
         faiss.write_index(index, str(tmp / "dense.faiss"))
+        if data.sentences is not None:
+            sent = data.sentences
+            np.savez(tmp / "sentences.npz", rows=sent.rows, spans=sent.spans)
+            s_index = faiss.IndexFlatIP(sent.vectors.shape[1])
+            s_index.add(np.ascontiguousarray(sent.vectors, dtype=np.float32))
+            faiss.write_index(s_index, str(tmp / "sentences.faiss"))
         data.keyword.save(tmp / "keyword")
         manifest = {**data.manifest, "format_version": FORMAT_VERSION, "build_id": build_id}
         # The manifest goes last: a build directory without one is incomplete by definition.
@@ -157,6 +178,7 @@ def load_index(index_dir: Path, embedder_spec: str) -> IndexData:
         dense = faiss.read_index(str(path / "dense.faiss"))
         vectors = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, 1), "f4")
         keyword = KeywordIndex.load(path / "keyword")
+        sentences = _load_sentences(path)
     except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: FAISS cannot read
         raise IndexMismatchError(
             f"The index in {index_dir} is incomplete or was written by another version of "
@@ -168,6 +190,21 @@ def load_index(index_dir: Path, embedder_spec: str) -> IndexData:
         chunks=chunks,
         vectors=np.asarray(vectors, dtype=np.float32),
         keyword=keyword,
+        sentences=sentences,
         path=path,
         dense=dense,
+    )
+
+
+def _load_sentences(path: Path) -> SentenceVectors:
+    import faiss
+
+    arrays = np.load(path / "sentences.npz")
+    s_index = faiss.read_index(str(path / "sentences.faiss"))
+    vectors = s_index.reconstruct_n(0, s_index.ntotal) if s_index.ntotal else np.zeros((0, 1))
+    return SentenceVectors(
+        rows=arrays["rows"],
+        spans=arrays["spans"],
+        vectors=np.asarray(vectors, dtype=np.float32),
+        dense=s_index,
     )

@@ -30,7 +30,11 @@ def get_searcher(settings: Settings) -> Searcher:
         if searcher is None or str(searcher.index.path) != target:
             index = load_index(settings.index_dir, settings.embedder)
             searcher = Searcher(
-                index, get_embedder(settings.embedder), settings.rrf_k, settings.candidates
+                index,
+                get_embedder(settings.embedder),
+                settings.rrf_k,
+                settings.candidates,
+                settings.sentence_weight,
             )
             _searchers[key] = searcher
         return searcher

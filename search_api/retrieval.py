@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -37,12 +38,25 @@ class Searcher:
     """Searches one loaded index; safe to share between threads."""
 
     def __init__(
-        self, index: IndexData, embedder: Embedder, rrf_k: int = 60, candidates: int = 100
+        self,
+        index: IndexData,
+        embedder: Embedder,
+        rrf_k: int = 20,
+        candidates: int = 100,
+        sentence_weight: float = 0.5,
     ):
         self.index = index
         self.embedder = embedder
         self.rrf_k = rrf_k
         self.candidates = candidates
+        self.sentence_weight = sentence_weight
+        # One embedding per question even when search and answer both need it.
+        self._query_vector = lru_cache(maxsize=256)(embedder.embed_query)
+        self._sentences_of: list[np.ndarray] = []
+        if index.sentences is not None:
+            order = np.argsort(index.sentences.rows, kind="stable")
+            bounds = np.searchsorted(index.sentences.rows[order], np.arange(len(index.chunks) + 1))
+            self._sentences_of = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         self._doc_rows: dict[str, np.ndarray] = {}
         for i, c in enumerate(index.chunks):
             self._doc_rows.setdefault(c.document_id, [])  # type: ignore[arg-type]
@@ -97,19 +111,46 @@ class Searcher:
             mask[rows] = True
         return self.index.keyword.search(query, k, mask)
 
+    def query_vector(self, query: str) -> np.ndarray:
+        """The question's vector; the answer step reuses it instead of embedding again."""
+        return self._query_vector(query)
+
     def _dense(self, query: str, k: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
+        """Passages by meaning: the passage's vector and its best-matching sentence count
+        equally, so one sentence that answers the question lifts a broad passage."""
         import faiss
 
-        q = self.embedder.embed_query(query).reshape(1, -1).astype(np.float32)
+        q = self.query_vector(query).reshape(1, -1).astype(np.float32)
         n = self.index.dense.ntotal if rows is None else rows.size
         k = min(k, n)
         if k <= 0:
             return []
+        depth = min(n, max(k, self.candidates))
         params = None
         if rows is not None:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
-        scores, ids = self.index.dense.search(q, k, params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        _, ids = self.index.dense.search(q, depth, params=params)
+        candidates = {int(i) for i in ids[0] if i >= 0}
+        sentences = self.index.sentences
+        if sentences is not None and sentences.dense.ntotal:
+            s_params = None
+            if rows is not None:
+                allowed = np.flatnonzero(np.isin(sentences.rows, rows))
+                s_params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+            s_depth = min(4 * depth, sentences.dense.ntotal)
+            _, s_ids = sentences.dense.search(q, s_depth, params=s_params)
+            candidates.update(int(sentences.rows[i]) for i in s_ids[0] if i >= 0)
+        scored = [(i, self._dense_score(q[0], i)) for i in candidates]
+        scored.sort(key=lambda item: (-item[1], item[0]))
+        return scored[:k]
+
+    def _dense_score(self, q: np.ndarray, row: int) -> float:
+        passage = float(self.index.vectors[row] @ q)
+        ids = self._sentences_of[row] if self._sentences_of else ()
+        if len(ids) == 0:
+            return passage
+        best = float(np.max(self.index.sentences.vectors[ids] @ q))
+        return (1 - self.sentence_weight) * passage + self.sentence_weight * best
 
     def _hybrid(self, query: str, k: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
         depth = max(k, self.candidates)

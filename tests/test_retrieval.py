@@ -69,12 +69,12 @@ def test_hybrid_keeps_a_passage_only_dense_search_found(fixture_index):
 def test_hybrid_fuses_the_best_of_both_lists(fixture_index):
     # Two candidates per retriever: only their top passages can reach the fused top 2.
     searcher = Searcher(fixture_index.index, fixture_index.embedder, candidates=2)
-    dense = _ids(searcher.search("gemeente", 2, "dense"))
-    keyword = _ids(searcher.search("gemeente", 2, "keyword"))
+    dense = _ids(searcher.search("werk", 2, "dense"))
+    keyword = _ids(searcher.search("werk", 2, "keyword"))
     assert len(dense) == 2 and keyword, (dense, keyword)
     assert not set(dense) & set(keyword), "the test needs lists without overlap"
 
-    fused = _ids(searcher.search("gemeente", 2, "hybrid"))
+    fused = _ids(searcher.search("werk", 2, "hybrid"))
 
     assert set(fused) == {dense[0], keyword[0]}
 
