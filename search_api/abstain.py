@@ -26,6 +26,8 @@ MIN_TYPED = 0.8
 # An open question ("hoe", "wat") is answered when a passage is on topic at all; off-topic
 # questions score below this.
 MIN_OPEN = 0.3
+# Share of a list question's topic words that must stand around an item's sentence.
+MIN_TOPIC = 0.3
 # Shorter lines are headings or labels, not answers.
 MIN_WORDS = 5
 # Share of the question's names that must stand near the sentence.
@@ -50,6 +52,18 @@ def may_answer(
         and qterms.names_covered(passage) >= MIN_NAMES
         and holds_answer_type(text, question)
     )
+
+
+def on_topic(window: frozenset[str], qterms: QuestionTerms) -> bool:
+    """Whether a list item is about what the list asks for, not only near it.
+
+    Around the item's sentence must stand a fair share of the topic words, and one of the
+    most specific ones ("energiecoaches", not only "coaches").
+    """
+    share = qterms.topic_coverage(window)
+    if share is None:  # nothing to check against (an English question, say)
+        return True
+    return share >= MIN_TOPIC and (not qterms.anchors or not window.isdisjoint(qterms.anchors))
 
 
 def confident(score: float, question: QuestionInfo) -> bool:

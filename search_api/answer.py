@@ -20,6 +20,8 @@ READ_DEPTH = 10
 LIST_DEPTH = 30
 MAX_SENTENCES = 3
 MAX_ITEMS = 15
+# A topic word used in more sentences than this is too common to read every passage with it.
+MAX_ANCHOR_SENTENCES = 120
 # Further sentences join the best one when they score nearly as well.
 SENTENCE_MARGIN = 0.35
 # Relevance: passage similarity, rescaled (e5 cosines of related texts lie around 0.8-0.95),
@@ -56,13 +58,16 @@ def answer_question(
     answer = None
     if hits:
         table = sentence_table(searcher.index)
+        qterms = QuestionTerms.of(question, table)
         qvec = searcher.embedder.embed_query(query)
-        reading = hits if question.is_list else hits[:READ_DEPTH]
-        candidates = _candidates(reading, question, table, searcher, qvec)
         if question.is_list:
-            answer = _list_answer(candidates, question, table)
+            reading = hits + _anchor_hits(hits, qterms, table, searcher, filters)
+            candidates = _candidates(reading, question, qterms, table, searcher, qvec)
+            answer = _list_answer(candidates, question, qterms, table)
         else:
+            candidates = _candidates(hits[:READ_DEPTH], question, qterms, table, searcher, qvec)
             answer = _sentence_answer(candidates, question, table)
+        hits = reading if question.is_list else hits
     cited = {c for s in answer.sentences for c in s.citations} if answer else set()
     shown = hits[:k] + [h for h in hits[k:] if h.chunk.id in cited]
     return AskResponse(
@@ -77,12 +82,12 @@ def answer_question(
 def _candidates(
     hits: list[Hit],
     question: QuestionInfo,
+    qterms: QuestionTerms,
     table: SentenceTable,
     searcher: Searcher,
     qvec: np.ndarray,
 ) -> list[Candidate]:
     """Sentences that could answer, best first."""
-    qterms = QuestionTerms.of(question, table)
     rows = table.rows(hits)
     passage_sim = searcher.index.vectors[rows] @ qvec
     out = []
@@ -121,18 +126,53 @@ def _sentence_answer(
     return Answer(kind="sentences", text=" ".join(s.text for s in sentences), sentences=sentences)
 
 
+def _anchor_hits(
+    hits: list[Hit],
+    qterms: QuestionTerms,
+    table: SentenceTable,
+    searcher: Searcher,
+    filters: Filters | None,
+) -> list[Hit]:
+    """Passages beyond the retrieved ones that name the list's topic word.
+
+    Retrieval ranks passages, not items: a project that mentions "waterstof" once, in a
+    passage about something else, may rank too low. Every passage with the topic word is read
+    when the word is specific enough to make that a short list.
+    """
+    sentence_ids = sorted({i for a in qterms.anchors for i in table.by_term.get(a, [])})
+    if not sentence_ids or len(sentence_ids) > MAX_ANCHOR_SENTENCES:
+        return []
+    have = {h.chunk.id for h in hits}
+    allowed = None
+    if filters is not None and not filters.is_empty():
+        allowed = {h.chunk.document_id for h in hits} | set(filters.documents)
+    index = searcher.index
+    extra: list[Hit] = []
+    for row in dict.fromkeys(table.sentences[i].row for i in sentence_ids):
+        chunk = index.chunks[row]
+        if chunk.id in have or (allowed is not None and chunk.document_id not in allowed):
+            continue
+        rank = len(hits) + len(extra) + 1
+        extra.append(Hit(rank, 0.0, chunk, index.documents[chunk.document_id]))
+    return extra
+
+
 def _list_answer(
-    candidates: list[Candidate], question: QuestionInfo, table: SentenceTable
+    candidates: list[Candidate],
+    question: QuestionInfo,
+    qterms: QuestionTerms,
+    table: SentenceTable,
 ) -> Answer | None:
     """One item per project or section that answers, each with its best sentence."""
-    if not candidates or not abstain.confident(candidates[0].score, question):
-        return None
     items: dict[tuple[str, str], Candidate] = {}
     for c in candidates:
         if not abstain.confident(c.score, question):
             break
-        key = (c.hit.chunk.document_id, c.hit.chunk.section)
-        items.setdefault(key, c)
+        if not abstain.on_topic(table.window(c.sentence_id), qterms):
+            continue
+        items.setdefault((c.hit.chunk.document_id, c.hit.chunk.section), c)
+    if not items:
+        return None
     sentences = [
         AnswerSentence(
             text=table.sentences[c.sentence_id].text,

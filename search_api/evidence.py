@@ -35,6 +35,8 @@ _DATE = re.compile(
 _NAME = re.compile(r"(?<=[\s(‘“'\"])[A-Z][\w&'’-]*[a-z]")
 # The weight of a word the corpus never uses, capped so one odd word cannot sink a sentence.
 _MAX_WEIGHT = 8.0
+# Topic words at least this share as rare as the rarest one count as the list's anchors.
+ANCHOR_SHARE = 0.75
 
 
 def holds_answer_type(text: str, question: QuestionInfo) -> bool:
@@ -54,17 +56,24 @@ def holds_answer_type(text: str, question: QuestionInfo) -> bool:
     return any(m.group(0).lower() not in asked for m in _NAME.finditer(text))
 
 
+Word = tuple[str, tuple[str, ...], float]  # stem, stems of its compound parts, weight
+
+
 @dataclass(frozen=True)
 class QuestionTerms:
-    """The question's content words: (stem, stems of its compound parts, weight)."""
+    """The question's content words, names and years, as the sentence table spells them."""
 
-    words: tuple[tuple[str, tuple[str, ...], float], ...]
+    words: tuple[Word, ...]
     names: tuple[tuple[str, ...], ...]  # stems of each name in the question
     years: tuple[str, ...]
+    # The words a list item must be about: not the things enumerated ("projecten").
+    topic: tuple[Word, ...] = ()
+    # The most specific topic words the corpus uses ("waterstof"): a list item names one.
+    anchors: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, question: QuestionInfo, table: SentenceTable) -> QuestionTerms:
-        found = []
+        found: list[Word] = []
         for w in dict.fromkeys(words(question.text)):
             stems = terms(w, table.decompounder)
             if not stems:
@@ -78,18 +87,17 @@ class QuestionTerms:
                 continue
             found.append((stem, parts, min(table.idf(stem), _MAX_WEIGHT)))
         names = tuple(t for t in (tuple(terms(n, table.decompounder)) for n in question.names) if t)
-        return cls(tuple(found), names, question.years)
+        enumerated = set(terms(" ".join(question.list_nouns), table.decompounder))
+        topic = tuple(w for w in found if w[0] not in enumerated)
+        return cls(tuple(found), names, question.years, topic, _anchors(topic, table))
 
     def coverage(self, found: frozenset[str]) -> float:
         """Weighted share of the question's words in ``found`` (a compound's parts count)."""
-        total = got = 0.0
-        for stem, parts, weight in self.words:
-            total += weight
-            if stem in found:
-                got += weight
-            elif parts:
-                got += weight * sum(p in found for p in parts) / len(parts)
-        return got / total if total else 0.0
+        return _coverage(self.words, found)
+
+    def topic_coverage(self, found: frozenset[str]) -> float | None:
+        """Weighted share of the topic words in ``found``; None when there are none."""
+        return _coverage(self.topic, found) if self.topic else None
 
     def names_covered(self, found: frozenset[str]) -> float:
         if not self.names:
@@ -98,3 +106,23 @@ class QuestionTerms:
 
     def years_covered(self, found: frozenset[str]) -> bool:
         return all(y in found for y in self.years)
+
+
+def _anchors(topic: tuple[Word, ...], table: SentenceTable) -> tuple[str, ...]:
+    """The rarest topic words (or compound parts) the corpus uses, about equally rare."""
+    known = {t for stem, parts, _ in topic for t in (stem, *parts) if table.in_corpus(t)}
+    if not known:
+        return ()
+    rarest = max(table.idf(t) for t in known)
+    return tuple(sorted(t for t in known if table.idf(t) >= ANCHOR_SHARE * rarest))
+
+
+def _coverage(words: tuple[Word, ...], found: frozenset[str]) -> float:
+    total = got = 0.0
+    for stem, parts, weight in words:
+        total += weight
+        if stem in found:
+            got += weight
+        elif parts:
+            got += weight * sum(p in found for p in parts) / len(parts)
+    return got / total if total else 0.0

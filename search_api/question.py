@@ -41,16 +41,20 @@ _TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
     ("person", re.compile(r"^\s*(wie|who)\b", re.I)),
     ("place", re.compile(r"^\s*(waar|where|in welke (plaats|stad|gemeente))\b", re.I)),
 ]
-# "welke projecten ...", "in welke gemeenten ...", "which projects ...": a plural object.
+# Plural things a list question asks for: "welke projecten ...", "in welke gemeenten ...".
+_LIST_NOUNS = (
+    "projecten|plannen|acties|initiatieven|gemeenten|wijken|dorpen|plaatsen|regelingen|"
+    "partijen|organisaties|bedrijven|scholen|programma's|programma’s|"
+    "maatregelen|projects|plans|initiatives|municipalities|places|organisations|"
+    "organizations|companies|schools|measures"
+)
 _LIST = re.compile(
-    r"\b(welke|which|wat voor)\s+(\w+\s+)?(projecten|plannen|acties|initiatieven|gemeenten|"
-    r"wijken|dorpen|plaatsen|regelingen|partijen|organisaties|bedrijven|scholen|programma's|"
-    r"maatregelen|voucherregelingen|projects|plans|initiatives|municipalities|places|"
-    r"organisations|organizations|companies|schools|measures)\b"
+    rf"\b(welke|which|wat voor)\s+(\w+\s+)?\w*({_LIST_NOUNS})\b"
     r"|^\s*(waar kun je|waar kan (ik|je|men)|where can)\b"
     r"|^\s*(wie zitten|who (are|sits) (in|on))\b",
     re.I,
 )
+_LIST_NOUN = re.compile(rf"\b({_LIST_NOUNS})\b", re.I)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _WORD = re.compile(r"[^\W_][\w'’&-]*", re.UNICODE)
 
@@ -63,6 +67,7 @@ class QuestionInfo:
     answer_type: AnswerType
     years: tuple[str, ...]
     names: tuple[str, ...]  # capitalised words after the first: names of things and places
+    list_nouns: tuple[str, ...] = ()  # what a list question enumerates: "projecten", ...
 
 
 def analyse(question: str) -> QuestionInfo:
@@ -73,13 +78,15 @@ def analyse(question: str) -> QuestionInfo:
     answer_type: AnswerType = next((t for t, p in _TYPES if p.search(question)), "any")
     # In English every noun may be a name ("the Work pillar"); only Dutch capitals are reliable.
     names = _names(question) if lang == "nl" else ()
+    is_list = bool(_LIST.search(question))
     return QuestionInfo(
         text=question,
         lang=lang,
-        is_list=bool(_LIST.search(question)),
+        is_list=is_list,
         answer_type=answer_type,
         years=tuple(_YEAR.findall(question)),
         names=names,
+        list_nouns=tuple(_LIST_NOUN.findall(question)) if is_list else (),
     )
 
 

@@ -82,6 +82,7 @@ class SentenceTable:
         self.decompounder: Decompounder | None = getattr(index.keyword, "decompounder", None)
         self.sentences: list[IndexedSentence] = []
         self.by_row: list[range] = []
+        self.by_term: dict[str, list[int]] = {}  # key word -> the sentences that use it
         # What names the passage's subject without standing in the sentence: the section
         # (a project's name in a magazine) and the document title.
         self.context: list[frozenset[str]] = []
@@ -94,6 +95,8 @@ class SentenceTable:
             for s in split_sentences(chunk.text):
                 found = frozenset(terms(s.text, self.decompounder))
                 df.update(found)
+                for t in found:
+                    self.by_term.setdefault(t, []).append(len(self.sentences))
                 self.sentences.append(IndexedSentence(row, s.start, s.end, s.text, found))
             self.by_row.append(range(first, len(self.sentences)))
             doc = chunk.document_id
