@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install Beleidszoeker and start it on http://127.0.0.1:8000/ (the first start indexes corpus/).
+# Extra arguments go to `beleidszoeker serve`, e.g. scripts/start.sh --port 8080
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh
+if command -v npm >/dev/null; then
+    # htmx for the web UI, served by Beleidszoeker itself (offline networks have no CDN).
+    npm ci --prefix web --omit=dev --no-audit --no-fund --loglevel=error
+else
+    echo "npm not found: the web UI works, but reloads the page on every search." >&2
+fi
+exec .venv/bin/beleidszoeker serve "$@"
