@@ -28,6 +28,8 @@ SENTENCE_MARGIN = 0.35
 # plus key words of the question found in the sentence and around it.
 _DENSE_FLOOR, _DENSE_SPAN = 0.8, 0.1
 KEYWORD_WEIGHT = 0.5
+# Share of a sentence's own similarity (when the index has sentence vectors) in its dense part.
+SENTENCE_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def answer_question(
     if hits:
         table = sentence_table(searcher.index)
         qterms = QuestionTerms.of(question, table)
-        qvec = searcher.embedder.embed_query(query)
+        qvec = searcher.query_vector(query)
         if question.is_list:
             reading = hits + _anchor_hits(hits, qterms, table, searcher, filters)
             candidates = _candidates(reading, question, qterms, table, searcher, qvec)
@@ -92,12 +94,17 @@ def _candidates(
     passage_sim = searcher.index.vectors[rows] @ qvec
     out = []
     for hit, row, sim in zip(hits, rows, passage_sim, strict=True):
-        dense = (float(sim) - _DENSE_FLOOR) / _DENSE_SPAN
         for sid in table.by_row[row]:
             sentence = table.sentences[sid]
+            similarity = float(sim)
+            if table.vectors is not None and sentence.vector is not None:
+                # The sentence's own vector says more about it than its passage's does.
+                own = float(table.vectors[sentence.vector] @ qvec)
+                similarity = (1 - SENTENCE_SHARE) * similarity + SENTENCE_SHARE * own
+            dense = (similarity - _DENSE_FLOOR) / _DENSE_SPAN
             window = table.window(sid)
-            passage = table.passage[row]
-            if not abstain.may_answer(sentence.text, window, passage, question, qterms):
+            section = table.section[row]
+            if not abstain.may_answer(sentence.text, window, section, question, qterms):
                 continue
             words = 0.5 * qterms.coverage(sentence.terms) + 0.5 * qterms.coverage(window)
             out.append(Candidate(sid, hit, dense + KEYWORD_WEIGHT * words))

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from indexer.keyword import terms, words
-from search_api.question import QuestionInfo
+from search_api.question import ENGLISH_FUNCTION_WORDS, QuestionInfo
 from search_api.sentences import SentenceTable
 
 _NUMBER_MORPHEMES = (
@@ -31,8 +31,8 @@ _DATE = re.compile(
     r"oktober|november|december|voorjaar|najaar|zomer|winter)\b",
     re.I,
 )
-# A capitalised word inside the sentence: a name of a person, organisation or place.
-_NAME = re.compile(r"(?<=[\s(‘“'\"])[A-Z][\w&'’-]*[a-z]")
+# A capitalised word inside the sentence ("NS" too): a person, organisation or place.
+_NAME = re.compile(r"(?<=[\s(‘“'\"])[A-Z][\w&'’-]*[A-Za-z]")
 # The weight of a word the corpus never uses, capped so one odd word cannot sink a sentence.
 _MAX_WEIGHT = 8.0
 # Topic words at least this share as rare as the rarest one count as the list's anchors.
@@ -70,11 +70,16 @@ class QuestionTerms:
     topic: tuple[Word, ...] = ()
     # The most specific topic words the corpus uses ("waterstof"): a list item names one.
     anchors: tuple[str, ...] = ()
+    # What the question says about its names: "burgemeester" in "wie is de burgemeester
+    # van Borger-Odoorn?". An answer must be about that, not only about Borger-Odoorn.
+    predicate: tuple[Word, ...] = ()
 
     @classmethod
     def of(cls, question: QuestionInfo, table: SentenceTable) -> QuestionTerms:
         found: list[Word] = []
         for w in dict.fromkeys(words(question.text)):
+            if question.lang == "en" and w in ENGLISH_FUNCTION_WORDS:
+                continue  # "the" stands in English titles in the corpus: no evidence
             stems = terms(w, table.decompounder)
             if not stems:
                 continue
@@ -89,7 +94,9 @@ class QuestionTerms:
         names = tuple(t for t in (tuple(terms(n, table.decompounder)) for n in question.names) if t)
         enumerated = set(terms(" ".join(question.list_nouns), table.decompounder))
         topic = tuple(w for w in found if w[0] not in enumerated)
-        return cls(tuple(found), names, question.years, topic, _anchors(topic, table))
+        named = {t for name in names for t in name}
+        predicate = tuple(w for w in found if w[0] not in named)
+        return cls(tuple(found), names, question.years, topic, _anchors(topic, table), predicate)
 
     def coverage(self, found: frozenset[str]) -> float:
         """Weighted share of the question's words in ``found`` (a compound's parts count)."""
@@ -98,6 +105,10 @@ class QuestionTerms:
     def topic_coverage(self, found: frozenset[str]) -> float | None:
         """Weighted share of the topic words in ``found``; None when there are none."""
         return _coverage(self.topic, found) if self.topic else None
+
+    def predicate_coverage(self, found: frozenset[str]) -> float | None:
+        """Weighted share of the words besides the names in ``found``; None without any."""
+        return _coverage(self.predicate, found) if self.predicate else None
 
     def names_covered(self, found: frozenset[str]) -> float:
         if not self.names:

@@ -17,7 +17,7 @@ _NL_WORDS = (
     "met op aan bij uit door wanneer waar waarom en of die dat"
 )
 # Function words tell the language apart; the rest of the question carries the topic.
-_EN = frozenset(_EN_WORDS.split())
+ENGLISH_FUNCTION_WORDS = _EN = frozenset(_EN_WORDS.split())
 _NL = frozenset(_NL_WORDS.split())
 # The first pattern that matches names the answer type; "hoeveel kost" is money, not a count.
 _TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [

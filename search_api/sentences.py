@@ -1,9 +1,8 @@
-"""Split a passage into verbatim sentences, with their offsets in the passage."""
+"""Every sentence of a loaded index with its key words: what answers are made of."""
 
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -12,52 +11,11 @@ from typing import TYPE_CHECKING
 
 from indexer.keyword import Decompounder, terms
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
+from indexer.sentences import split_sentences
 from indexer.store import IndexData
 
 if TYPE_CHECKING:
     from search_api.retrieval import Hit
-
-# A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before
-# white space and a capital, digit or opening quote; a blank line or a line break before
-# a capital (a heading or list item in the cleaned text) ends it as well.
-_END = re.compile(
-    r"(?<=[.!?])[’'\")\]]?\s+(?=[A-Z0-9À-Ý‘“'\"(•\-–])"
-    r"|\n\s*\n"
-    r"|\n(?=\s*[A-Z0-9À-Ý•\-–‘“])"
-)
-# Abbreviations that end in a full stop but not a sentence.
-_ABBREV = re.compile(
-    r"(?:\b(?:o\.a|d\.w\.z|m\.b\.t|i\.v\.m|bijv|nl|ca|mr|dr|drs|ir|ing|nr|e\.d|e\.a|t\.b\.v|m\.n|z\.g|resp|incl|excl|vs|St|mln|mld)\.|\b[A-Z]\.)$"
-)
-MIN_CHARS = 12
-
-
-@dataclass(frozen=True)
-class Sentence:
-    text: str
-    start: int  # offset in the passage text
-    end: int
-
-
-def split_sentences(text: str) -> list[Sentence]:
-    """The sentences of ``text``, each a verbatim slice ``text[start:end]``."""
-    out: list[Sentence] = []
-    start = 0
-    for m in _END.finditer(text):
-        piece = text[start : m.start()]
-        if m.group(0).strip() == "" or not _ABBREV.search(piece.rstrip()):
-            _add(out, text, start, m.start())
-            start = m.end()
-    _add(out, text, start, len(text))
-    return out
-
-
-def _add(out: list[Sentence], text: str, start: int, end: int) -> None:
-    piece = text[start:end]
-    lead = len(piece) - len(piece.lstrip())
-    piece = piece.strip()
-    if len(piece) >= MIN_CHARS:
-        out.append(Sentence(piece, start + lead, start + lead + len(piece)))
 
 
 @dataclass(frozen=True)
@@ -69,13 +27,15 @@ class IndexedSentence:
     end: int
     text: str
     terms: frozenset[str]
+    vector: int | None = None  # its row in the index's sentence vectors, if it has them
 
 
 class SentenceTable:
     """Every sentence of every passage, with key words and how rare each word is.
 
     Built from the index in memory when first needed (well under a second for the shipped
-    corpus), so indexing stays as fast as it is and nothing new is stored on disk.
+    corpus). The sentences are the index's own when it stores sentence vectors, so each
+    sentence knows its vector; otherwise the passages are split here.
     """
 
     def __init__(self, index: IndexData) -> None:
@@ -87,17 +47,21 @@ class SentenceTable:
         # (a project's name in a magazine) and the document title.
         self.context: list[frozenset[str]] = []
         self.passage: list[frozenset[str]] = []  # all key words of a passage and its context
+        self.section: list[frozenset[str]] = []  # ... and of every passage of its section
         self._row_of = {c.id: row for row, c in enumerate(index.chunks)}
         df: Counter[str] = Counter()
         titles: dict[str, frozenset[str]] = {}
-        for row, chunk in enumerate(index.chunks):
+        stored = getattr(index, "sentences", None)
+        self.vectors = stored.vectors if stored is not None else None
+        for row, (chunk, spans) in enumerate(zip(index.chunks, _spans(index), strict=True)):
             first = len(self.sentences)
-            for s in split_sentences(chunk.text):
-                found = frozenset(terms(s.text, self.decompounder))
+            for start, end, vector in spans:
+                text = chunk.text[start:end]
+                found = frozenset(terms(text, self.decompounder))
                 df.update(found)
                 for t in found:
                     self.by_term.setdefault(t, []).append(len(self.sentences))
-                self.sentences.append(IndexedSentence(row, s.start, s.end, s.text, found))
+                self.sentences.append(IndexedSentence(row, start, end, text, found, vector))
             self.by_row.append(range(first, len(self.sentences)))
             doc = chunk.document_id
             if doc not in titles:
@@ -106,6 +70,11 @@ class SentenceTable:
             leaf = chunk.section.split(SECTION_SEPARATOR)[-1]
             self.context.append(frozenset(terms(leaf, self.decompounder)) | titles[doc])
             self.passage.append(self.context[row].union(*(s.terms for s in self.sentences[first:])))
+        # A magazine article runs over several passages; its name may stand in the first only.
+        by_section: dict[tuple[str, str], set[str]] = {}
+        for chunk, found in zip(index.chunks, self.passage, strict=True):
+            by_section.setdefault((chunk.document_id, chunk.section), set()).update(found)
+        self.section = [frozenset(by_section[(c.document_id, c.section)]) for c in index.chunks]
         n = max(len(self.sentences), 1)
         # Smoothed IDF; a word the corpus never uses gets the highest weight of all.
         self._idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
@@ -130,6 +99,19 @@ class SentenceTable:
             if j in rows:
                 found |= self.sentences[j].terms
         return frozenset(found)
+
+
+def _spans(index: IndexData) -> list[list[tuple[int, int, int | None]]]:
+    """Per passage: (start, end, sentence vector row) of each sentence, in text order."""
+    stored = getattr(index, "sentences", None)
+    if stored is None:
+        return [[(s.start, s.end, None) for s in split_sentences(c.text)] for c in index.chunks]
+    out: list[list[tuple[int, int, int | None]]] = [[] for _ in index.chunks]
+    for i, (row, (start, end)) in enumerate(zip(stored.rows, stored.spans, strict=True)):
+        out[int(row)].append((int(start), int(end), i))
+    for spans in out:
+        spans.sort()
+    return out
 
 
 _tables: dict[tuple[int, str], SentenceTable] = {}
