@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -147,6 +148,10 @@ def serve(
     index_dir: IndexOpt = None,
 ) -> None:
     """Serve the API under /api (docs at /docs) and the web UI at /, on one port."""
+    # One embedding thread: requests already run side by side, and on a small machine a
+    # second OpenMP thread per embedding fights them for the cores (on 2 shared cores a
+    # question took 20 ms with one thread, 40 ms with two, and over a second at the p90).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     import uvicorn
 
     from beleidszoeker.server import create_server
