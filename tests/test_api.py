@@ -257,3 +257,25 @@ def test_concurrent_requests_get_the_same_answers_as_one_at_a_time(live_server):
         assert [p["chunk_id"] for p in body["passages"]] == [
             p["chunk_id"] for p in alone[q]["passages"]
         ]
+
+
+@pytest.mark.slow
+def test_real_corpus_through_the_api(real_index, real_settings):
+    client = TestClient(create_server(real_settings))
+
+    docs = client.get("/api/documents").json()
+    ask = client.get("/api/ask", params={"q": "wie is de directeur van IQ BLVD?"}).json()
+    none = client.get("/api/ask", params={"q": "wanneer wordt de Nedersaksenlijn aangelegd?"})
+    search = client.get(
+        "/api/search", params={"q": "waterstof", "document": "vierkant-voor-werk-actieplan"}
+    )
+
+    assert len(docs) == len(real_index.index.documents) == 5
+    assert "Mireille Klinket" in ask["answer"]["text"]
+    cited = ask["answer"]["sentences"][0]["citations"][0]
+    assert cited in {p["chunk_id"] for p in ask["passages"]}
+    assert none.json()["abstained"] is True and none.json()["passages"]
+    assert search.status_code == 200
+    assert {p["document"]["id"] for p in search.json()["results"]} <= {
+        "vierkant-voor-werk-actieplan"
+    }

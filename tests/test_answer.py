@@ -1,0 +1,231 @@
+"""Answers over the fixture index (and, marked slow, the real corpus): verbatim, cited,
+complete for list questions, and abstaining when the documents do not answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from beleidszoeker.errors import EmptyQueryError, UnknownDocumentError
+from search_api.answer import answer_question
+from search_api.evidence import holds_answer_type
+from search_api.models import AskResponse
+from search_api.question import analyse
+from search_api.retrieval import Filters
+
+
+def _check_verbatim_and_cited(searcher, response: AskResponse) -> None:
+    """Every sentence stands in the passage it cites, and that passage is returned."""
+    passages = {p.chunk_id: p for p in response.passages}
+    assert response.answer is not None
+    for sentence in response.answer.sentences:
+        assert sentence.citations
+        for cid in sentence.citations:
+            passage = passages[cid]
+            assert sentence.text in passage.text
+            doc = searcher.index.clean_text(passage.document.id).text
+            assert sentence.text in doc[passage.char_start : passage.char_end]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "document"),
+    [
+        (
+            "wat belooft de provincie over snel internet?",
+            "De provincie belooft dat in 2025 ieder huis en bedrijf in het buitengebied een "
+            "snelle breedbandverbinding heeft.",
+            "breedband-en-werk",
+        ),
+        (
+            "hoeveel geld is er beschikbaar voor snel internet?",
+            "Daarvoor is 12 miljoen euro beschikbaar gesteld.",
+            "breedband-en-werk",
+        ),
+        (
+            "wanneer trekken de eerste bewoners in de waterstofwijk?",
+            "De eerste bewoners trekken in 2024 in.",
+            "waterstof-projecten",
+        ),
+        (
+            # No word in common with the answer but "ouderen": found by meaning.
+            "hoe worden bejaarden geholpen om langer thuis te wonen?",
+            "Vrijwilligers en de wijkverpleging werken daar samen, zodat mensen langer "
+            "zelfstandig thuis kunnen wonen.",
+            "zorg-en-welzijn",
+        ),
+    ],
+)
+def test_answers_with_the_sentence_that_says_it(fixture_index, question, expected, document):
+    response = answer_question(fixture_index, question)
+
+    assert response.abstained is False
+    assert response.answer.kind == "sentences"
+    first = response.answer.sentences[0]
+    assert first.text == expected
+    assert first.citations[0].startswith(f"{document}#")
+    _check_verbatim_and_cited(fixture_index, response)
+
+
+def test_list_question_names_every_project_with_its_own_citation(fixture_index):
+    response = answer_question(fixture_index, "welke projecten gaan over waterstof?")
+
+    assert response.answer is not None and response.answer.kind == "list"
+    labels = {s.label for s in response.answer.sentences}
+    assert labels == {
+        "1. Waterstofwijk Hoogeveen",
+        "2. Tiny house op tour",
+        "3. Zonne-energie op bedrijventerreinen",
+    }
+    for item in response.answer.sentences:
+        assert "waterstof" in item.text.lower()
+    _check_verbatim_and_cited(fixture_index, response)
+
+
+def test_list_items_beyond_the_top_k_are_still_cited_and_returned(fixture_index):
+    response = answer_question(fixture_index, "welke projecten gaan over waterstof?", k=1)
+
+    assert len(response.answer.sentences) == 3
+    cited = {c for s in response.answer.sentences for c in s.citations}
+    assert cited <= {p.chunk_id for p in response.passages}
+    assert response.passages[0].rank == 1
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "wie is de burgemeester van Assen?",  # Assen is in no document
+        "hoeveel kost de waterstofwijk?",  # no amount of money near the waterstofwijk
+        "hoe hoog was de werkloosheid in 2030?",  # the year is in no passage about it
+        "What is the capital of France?",
+        "wat is het recept voor erwtensoep?",
+    ],
+)
+def test_abstains_when_the_documents_do_not_answer(fixture_index, question):
+    response = answer_question(fixture_index, question)
+
+    assert response.abstained is True
+    assert response.answer is None
+    assert response.passages, "the closest passages are still shown"
+
+
+def test_document_filter_limits_the_answer_and_unknown_documents_are_errors(fixture_index):
+    only = Filters(documents=("breedband-en-werk",))
+    response = answer_question(fixture_index, "welke projecten gaan over waterstof?", filters=only)
+
+    assert {p.document.id for p in response.passages} == {"breedband-en-werk"}
+    if response.answer is not None:
+        cited = {c for s in response.answer.sentences for c in s.citations}
+        assert all(c.startswith("breedband-en-werk#") for c in cited)
+    with pytest.raises(UnknownDocumentError):
+        answer_question(fixture_index, "waterstof", filters=Filters(documents=("nee",)))
+
+
+def test_an_empty_question_is_an_error(fixture_index):
+    with pytest.raises(EmptyQueryError):
+        answer_question(fixture_index, "  \n ")
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "is_list"),
+    [
+        ("hoeveel huishoudens zijn bezocht?", "number", False),
+        ("hoeveel kost de verdubbeling van de N34?", "money", False),
+        ("How much money does the plan ask for?", "money", False),
+        ("wanneer opent het centrum?", "date", False),
+        ("wie is de voorzitter van de LAG?", "person", False),
+        ("waar staat DOC33?", "place", False),
+        ("welke projecten gaan over waterstof?", "any", True),
+        ("in welke gemeenten lopen proeftuinen?", "any", True),
+        ("welke voucherregelingen heeft de provincie ingezet?", "any", True),
+        ("hoe helpt de regio ouderen?", "any", False),
+    ],
+)
+def test_question_form_gives_the_answer_type(question, kind, is_list):
+    info = analyse(question)
+
+    assert (info.answer_type, info.is_list) == (kind, is_list)
+
+
+def test_question_names_and_language():
+    nl = analyse("wie is de burgemeester van Borger-Odoorn?")
+    en = analyse("What is the 2030 ambition of the Work pillar?")
+
+    assert (nl.lang, nl.names) == ("nl", ("Borger-Odoorn",))
+    assert (en.lang, en.names, en.years) == ("en", (), ("2030",))
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "holds"),
+    [
+        ("hoeveel scholen doen mee?", "Meer dan negentig scholen doen mee.", True),
+        ("hoeveel scholen doen mee?", "Ruim 60.000 bedrijven staan erin.", True),
+        ("hoeveel scholen doen mee?", "Het is een prachtige regio.", False),  # "acht"
+        ("hoeveel mensen waren er in 2014?", "In 2014 was het druk.", False),  # echoed year
+        ("wat kost het?", "Daarvoor is 12 miljoen euro beschikbaar.", True),
+        ("wat kost het?", "Er doen 12 scholen mee.", False),
+        ("wanneer opent het?", "Het opent begin april.", True),
+        ("wie leidt het project?", "Het project loopt goed.", False),
+        ("wie leidt het project?", "Het project wordt geleid door Anna de Vries.", True),
+    ],
+)
+def test_answer_type_of_a_sentence(question, sentence, holds):
+    assert holds_answer_type(sentence, analyse(question)) is holds
+
+
+# ---------------------------------------------------------------- the real corpus (slow)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "needle"),
+    [
+        ("wie is de directeur van IQ BLVD?", "Mireille Klinket"),
+        ("waar in Hoogeveen komt de IT Hub?", "naast het NS station"),
+        ("welke definitieve naam krijgt de RegioCampus?", "Greenwise Campus"),
+        ("hoeveel bedrijven zijn te vinden in de Regiodatabank?", "60.000 bedrijven"),
+        ("wanneer moeten de binationale mbo-curricula klaar zijn?", "Eind 2023"),
+        ("How much money does the Vierkant voor Werk action plan ask?", "€ 75 mln"),
+    ],
+)
+def test_real_questions_are_answered_as_the_documents_say(real_index, question, needle):
+    response = answer_question(real_index, question)
+
+    assert response.abstained is False, question
+    assert needle in response.answer.text
+    _check_verbatim_and_cited(real_index, response)
+
+
+@pytest.mark.slow
+def test_real_waterstof_list_names_the_projects(real_index):
+    response = answer_question(real_index, "welke projecten gaan over waterstof?")
+
+    labels = " | ".join(s.label or "" for s in response.answer.sentences)
+    for project in ("Waterstof Tour", "RegioCampus", "DOC33", "Solar Innovation"):
+        assert project in labels
+    _check_verbatim_and_cited(real_index, response)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "wanneer wordt de Nedersaksenlijn aangelegd?",
+        "wie is de burgemeester van Borger-Odoorn?",
+        "hoeveel kost de verdubbeling van de N34 tussen Coevorden en Emmen?",
+        "wat heeft het bouwen van het Waterstof Tiny House gekost?",
+        "What is the capital of France?",
+        "wat is het recept voor erwtensoep?",
+    ],
+)
+def test_real_unanswerable_questions_abstain(real_index, question):
+    assert answer_question(real_index, question).abstained is True
+
+
+@pytest.mark.slow
+def test_real_eval_set_meets_the_abstention_figures(real_settings, real_index):
+    from eval.answering import run_answer_eval
+
+    result = run_answer_eval(real_settings)
+
+    assert result.abstained_ok == len(result.unanswerable)
+    assert len(result.wrongly_abstained) <= 0.05 * len(result.answerable)
+    assert result.share("cited_gold") >= 0.75
