@@ -229,3 +229,54 @@ def test_real_eval_set_meets_the_abstention_figures(real_settings, real_index):
     assert result.abstained_ok == len(result.unanswerable)
     assert len(result.wrongly_abstained) <= 0.05 * len(result.answerable)
     assert result.share("cited_gold") >= 0.75
+
+
+# ---------------------------------------------------------------- the ask command
+
+
+def _ask(fixture_settings, *args: str):
+    from typer.testing import CliRunner
+
+    from beleidszoeker.cli import app
+
+    return CliRunner().invoke(app, ["ask", *args, "--index", str(fixture_settings.index_dir)])
+
+
+def test_ask_command_prints_the_answer_with_numbered_citations(fixture_index, fixture_settings):
+    result = _ask(fixture_settings, "wat belooft de provincie over snel internet?")
+
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "De provincie belooft dat in 2025" in text
+    assert "[1]" in text and "Economische agenda" in text and "breedband-en-werk#" in text
+
+
+def test_ask_command_json_is_the_api_response(fixture_index, fixture_settings):
+    import json
+
+    result = _ask(fixture_settings, "welke projecten gaan over waterstof?", "--json")
+
+    assert result.exit_code == 0, result.output
+    body = AskResponse.model_validate(json.loads(result.stdout))
+    assert body.answer.kind == "list" and len(body.answer.sentences) == 3
+
+
+def test_ask_command_says_when_the_documents_do_not_answer(fixture_index, fixture_settings):
+    result = _ask(fixture_settings, "wie is de burgemeester van Assen?")
+
+    assert result.exit_code == 0
+    assert "do not answer this question" in " ".join(result.output.split())
+
+
+def test_ask_command_errors_say_what_to_do(fixture_index, fixture_settings, tmp_path):
+    from typer.testing import CliRunner
+
+    from beleidszoeker.cli import app
+
+    empty = _ask(fixture_settings, "   ")
+    mode = _ask(fixture_settings, "waterstof", "--mode", "fuzzy")
+    missing = CliRunner().invoke(app, ["ask", "waterstof", "--index", str(tmp_path / "none")])
+
+    assert empty.exit_code == 1 and "question is empty" in " ".join(empty.output.split())
+    assert mode.exit_code == 2 and "hybrid" in mode.output
+    assert missing.exit_code == 1 and "beleidszoeker index" in " ".join(missing.output.split())

@@ -279,3 +279,43 @@ def test_real_corpus_through_the_api(real_index, real_settings):
     assert {p["document"]["id"] for p in search.json()["results"]} <= {
         "vierkant-voor-werk-actieplan"
     }
+
+
+def test_serve_builds_a_missing_index_then_serves_api_and_docs(corpus_copy, tmp_path, cache_dir):
+    """`beleidszoeker serve` as a user runs it: a child process on a free port."""
+    import os
+    import subprocess
+    import sys
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "BELEIDSZOEKER_CACHE_DIR": str(cache_dir),
+        "BELEIDSZOEKER_CHUNK_SIZE": "400",
+        "BELEIDSZOEKER_CHUNK_OVERLAP": "60",
+    }
+    index_dir = tmp_path / "index"
+    cmd = [sys.executable, "-m", "beleidszoeker.cli", "serve", "--port", str(port)]
+    cmd += ["--corpus", str(corpus_copy), "--index", str(index_dir)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode()
+            assert time.monotonic() < deadline, "server did not start"
+            try:
+                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        ask = httpx.get(f"{url}/api/ask", params={"q": "welke projecten gaan over waterstof?"})
+        docs = httpx.get(f"{url}/docs")
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0].decode()
+
+    assert (index_dir / "manifest.json").exists()
+    assert "building it first" in output
+    assert ask.status_code == 200 and ask.json()["answer"]["kind"] == "list"
+    assert docs.status_code == 200
