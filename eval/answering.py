@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.table import Table
@@ -35,7 +35,6 @@ class Judged:
 class AnswerEvalResult:
     judged: list[Judged]
     seconds: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
 
     @property
     def unanswerable(self) -> list[Judged]:
@@ -75,8 +74,6 @@ class AnswerEvalResult:
 
     def figures(self) -> dict[str, str]:
         n_un, n_ans = len(self.unanswerable), len(self.answerable)
-        lat = sorted(self.latencies_ms)
-        p50 = lat[len(lat) // 2] if lat else 0.0
         return {
             "unanswerable questions abstained": f"{self.abstained_ok}/{n_un}",
             "answerable questions wrongly abstained": (
@@ -86,7 +83,6 @@ class AnswerEvalResult:
             "answers whose citations hold a gold quote": f"{self.share('cited_gold'):.1%}",
             "answers with a gold quote in an answer sentence": f"{self.share('said_gold'):.1%}",
             "list questions: gold items cited": f"{self.list_recall():.1%}",
-            "median answer time (in process)": f"{p50:.0f} ms",
         }
 
     def summary_table(self) -> Table:
@@ -159,9 +155,5 @@ def run_answer_eval(
     questions = load_questions(questions_path)
     searcher = get_searcher(settings)
     t0 = time.perf_counter()
-    judged, latencies = [], []
-    for q in questions:
-        response = answer_question(searcher, q.question)
-        latencies.append(response.took_ms or 0.0)
-        judged.append(judge_answer(q, response))
-    return AnswerEvalResult(judged, time.perf_counter() - t0, latencies)
+    judged = [judge_answer(q, answer_question(searcher, q.question)) for q in questions]
+    return AnswerEvalResult(judged, time.perf_counter() - t0)

@@ -150,14 +150,18 @@ def _anchor_hits(
     if not sentence_ids or len(sentence_ids) > MAX_ANCHOR_SENTENCES:
         return []
     have = {h.chunk.id for h in hits}
-    allowed = None
-    if filters is not None and not filters.is_empty():
-        allowed = {h.chunk.document_id for h in hits} | set(filters.documents)
     index = searcher.index
+    filters = filters or Filters()
+    allowed = {
+        d.id
+        for d in index.documents.values()
+        if (not filters.documents or d.id in filters.documents)
+        and (filters.year is None or d.year == filters.year)
+    }
     extra: list[Hit] = []
     for row in dict.fromkeys(table.sentences[i].row for i in sentence_ids):
         chunk = index.chunks[row]
-        if chunk.id in have or (allowed is not None and chunk.document_id not in allowed):
+        if chunk.id in have or chunk.document_id not in allowed:
             continue
         rank = len(hits) + len(extra) + 1
         extra.append(Hit(rank, 0.0, chunk, index.documents[chunk.document_id]))
@@ -174,7 +178,7 @@ def _list_answer(
     items: dict[tuple[str, str], Candidate] = {}
     for c in candidates:
         if not abstain.confident(c.score, question):
-            break
+            break  # best first: the rest score lower still
         if not abstain.on_topic(table.window(c.sentence_id), qterms):
             continue
         items.setdefault((c.hit.chunk.document_id, c.hit.chunk.section), c)
