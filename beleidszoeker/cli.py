@@ -178,11 +178,12 @@ def serve(
 
 
 def _warm_up(settings: Settings) -> None:
-    """Load the index and the embedder now, so the first request is not the slow one."""
+    """Load the index, the embedder and the sentence table now, not on the first request."""
+    from search_api.answer import answer_question
     from search_api.engine import get_searcher
 
     try:
-        get_searcher(settings).search("warm up", 1)
+        answer_question(get_searcher(settings), "warm up", k=1)
     except BeleidszoekerError as exc:
         # Still serve: /api answers 503 with this message until the index is fixed.
         err.print(f"[yellow]Warning:[/yellow] {exc}")

@@ -228,12 +228,21 @@ def test_real_server_answers_over_http(live_server):
         ask = http.get("/api/ask", params={"q": "wat belooft de provincie over snel internet?"})
         bad = http.get("/api/search", params={"q": " "})
         docs = http.get("/docs")
+        schema = http.get("/openapi.json")
+        root = http.get("/")
 
     assert health.status_code == 200 and health.json()["status"] == "ok"
     assert ask.status_code == 200 and ask.headers["content-type"] == "application/json"
     assert ask.json()["abstained"] is False
     assert bad.status_code == 422
-    assert docs.status_code == 200
+    assert docs.status_code == 200 and "/api/ask" in schema.json()["paths"]
+    # The web UI is mounted at "/" when the web package provides one; otherwise "/" points
+    # at the API docs. Either way the mount must not hide /api, /docs or /openapi.json.
+    web = pytest.importorskip("web")
+    if hasattr(web, "create_app"):
+        assert root.status_code == 200 and root.headers["content-type"].startswith("text/html")
+    else:
+        assert root.status_code == 307 and root.headers["location"] == "/docs"
 
 
 def test_concurrent_requests_get_the_same_answers_as_one_at_a_time(live_server):
