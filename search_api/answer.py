@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from beleidszoeker.config import SearchMode
+from indexer.sections import SEPARATOR as SECTION_SEPARATOR
 from search_api import abstain
 from search_api.evidence import QuestionTerms
 from search_api.models import Answer, AnswerSentence, AskResponse, Passage
@@ -63,13 +64,12 @@ def answer_question(
         qterms = QuestionTerms.of(question, table)
         qvec = searcher.query_vector(query)
         if question.is_list:
-            reading = hits + _anchor_hits(hits, qterms, table, searcher, filters)
-            candidates = _candidates(reading, question, qterms, table, searcher, qvec)
+            hits = hits + _anchor_hits(hits, qterms, table, searcher, filters)
+            candidates = _candidates(hits, question, qterms, table, searcher, qvec)
             answer = _list_answer(candidates, question, qterms, table)
         else:
             candidates = _candidates(hits[:READ_DEPTH], question, qterms, table, searcher, qvec)
             answer = _sentence_answer(candidates, question, table)
-        hits = reading if question.is_list else hits
     cited = {c for s in answer.sentences for c in s.citations} if answer else set()
     shown = hits[:k] + [h for h in hits[k:] if h.chunk.id in cited]
     return AskResponse(
@@ -197,5 +197,5 @@ def _list_answer(
 
 def _label(hit: Hit) -> str:
     """The project or section an item belongs to, as the document names it."""
-    leaf = hit.chunk.section.split("›")[-1].strip()
+    leaf = hit.chunk.section.split(SECTION_SEPARATOR)[-1].strip()
     return leaf or hit.document.title

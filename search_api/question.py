@@ -25,7 +25,7 @@ _TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
         "money",
         re.compile(
             r"\b(hoeveel (geld|euro)|(wat|hoeveel) (kost|kosten|kostte)|gekost|budget|bedrag|"
-            r"how much money|cost)",
+            r"how much money|cost|costs|cost(ed|ing))\b",
             re.I,
         ),
     ),
