@@ -189,6 +189,8 @@ def clean(raw: str) -> CleanText:
                     if join == "- ":
                         out.add("-", hyphen_off)
                         out.add(" ", brk)
+            elif prev_text.endswith(("’-", "'-", '"-', "”-", ")-")) and text[:1].isalpha():
+                pass  # a quoted or bracketed word in a compound: "‘Meister-Geselle’-concept"
             else:
                 out.add(" ", brk)
         for ch, off in chars:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -105,6 +106,7 @@ class Searcher:
         return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
     def _keyword(self, query: str, k: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
+        query = expand_promise_question(query)
         mask = None
         if rows is not None:
             mask = np.zeros(len(self.index.chunks), dtype=bool)
@@ -159,6 +161,21 @@ class Searcher:
             for rank, (i, _) in enumerate(ranked):
                 fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+# A question about what was promised rarely shares words with the promise itself: policy
+# documents state promises as goals and ambitions ("Doelstelling is dat geheel Drenthe in
+# 2019 ontsloten is"). Keyword search for such a question also looks for those words.
+_PROMISE_QUESTION = re.compile(
+    r"\b(belo\w*|toegezegd|toezegging\w*|ambitie\w*|doel\w*|stre(ef|eft|ven)|beoog\w*|wil(t|len)?|"
+    r"promise\w*|ambition\w*|goals?|targets?|pledge\w*)\b",
+    re.IGNORECASE,
+)
+_PROMISE_WORDS = "doelstelling ambitie streven doel"
+
+
+def expand_promise_question(query: str) -> str:
+    return f"{query} {_PROMISE_WORDS}" if _PROMISE_QUESTION.search(query) else query
 
 
 def normalize_query(query: str) -> str:

@@ -277,3 +277,8 @@ def test_magazine_compounds_and_elisions(magazine: tuple[str, CleanText]) -> Non
     assert "zorg- en welzijn" in text
     assert "De samenwer-\nking" in raw and "De samenwerking van bijvoorbeeld" in text
     assert "zorgverleners, woningcorporaties" in text  # "zorg- \nverleners" is hyphenation
+
+
+def test_compound_after_a_quoted_word_keeps_its_hyphen_without_a_space() -> None:
+    cleaned = clean("het ‘Meister-Geselle’-\nconcept uit Duitsland").text
+    assert cleaned == "het ‘Meister-Geselle’-concept uit Duitsland"
