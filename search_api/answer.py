@@ -25,9 +25,9 @@ MAX_ITEMS = 15
 MAX_ANCHOR_SENTENCES = 120
 # Further sentences join the best one when they score nearly as well.
 SENTENCE_MARGIN = 0.35
-# Relevance: passage similarity, rescaled (e5 cosines of related texts lie around 0.8-0.95),
-# plus key words of the question found in the sentence and around it.
-_DENSE_FLOOR, _DENSE_SPAN = 0.8, 0.1
+# Relevance: similarity to the question on the index's scale (0 for a typical passage, about
+# 1 for one that answers; see sentences.similarity_scale), plus key words of the question
+# found in the sentence and around it.
 KEYWORD_WEIGHT = 0.5
 # Share of a sentence's own similarity (when the index has sentence vectors) in its dense part.
 SENTENCE_SHARE = 0.5
@@ -91,6 +91,7 @@ def _candidates(
 ) -> list[Candidate]:
     """Sentences that could answer, best first."""
     rows = table.rows(hits)
+    floor, span = table.scale
     passage_sim = searcher.index.vectors[rows] @ qvec
     out = []
     for hit, row, sim in zip(hits, rows, passage_sim, strict=True):
@@ -101,7 +102,7 @@ def _candidates(
                 # The sentence's own vector says more about it than its passage's does.
                 own = float(table.vectors[sentence.vector] @ qvec)
                 similarity = (1 - SENTENCE_SHARE) * similarity + SENTENCE_SHARE * own
-            dense = (similarity - _DENSE_FLOOR) / _DENSE_SPAN
+            dense = (similarity - floor) / span
             window = table.window(sid)
             section = table.section[row]
             if not abstain.may_answer(sentence.text, window, section, question, qterms):

