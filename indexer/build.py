@@ -30,7 +30,7 @@ from indexer.vector_cache import VectorCache, embed_with_cache
 
 # Bump when cleaning, section detection, chunking or the keyword index change their output,
 # so `beleidszoeker index` rebuilds instead of calling an index built by older code current.
-PIPELINE_VERSION = 5
+PIPELINE_VERSION = 6
 
 
 @dataclass

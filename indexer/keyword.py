@@ -72,10 +72,13 @@ class Decompounder:
     def split(self, word: str) -> tuple[str, ...]:
         if len(word) < 2 * _MIN_PART:
             return ()
+        whole = _stemmer().stemWord(word)
         for i in range(len(word) - _MIN_PART, _MIN_PART - 1, -1):
             head, tail = word[:i], word[i:]
             if not self._known(tail):
                 continue
+            if _stemmer().stemWord(head) == whole:
+                continue  # "burgemee" + "ster" is the word's own stem plus a suffix
             for link in _LINKS:
                 stem = head[: len(head) - len(link)]
                 if head.endswith(link) and len(stem) >= _MIN_PART and self._known(stem):

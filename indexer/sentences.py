@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before
+# A sentence ends at . ! ? (a closing quote or bracket after it stays with it) before
 # white space and a capital, digit or opening quote; a blank line or a line break before
 # a capital (a heading or list item in the cleaned text) ends it as well.
 _END = re.compile(
-    r"(?<=[.!?])[’'\")\]]?\s+(?=[A-Z0-9À-Ý‘“'\"(•\-–])"
+    r"(?:(?<=[.!?])|(?<=[.!?][’”'\")\]]))\s+(?=[A-Z0-9À-Ý‘“'\"(•\-–])"
     r"|\n\s*\n"
     r"|\n(?=\s*[A-Z0-9À-Ý•\-–‘“])"
 )
