@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +24,13 @@ out = Console()
 
 CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="folder with the documents")]
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder")]
+QuestionArg = Annotated[str, typer.Argument(help="the question, in Dutch or English")]
+KOpt = Annotated[int, typer.Option("-k", min=1, max=50, help="number of passages")]
+ModeOpt = Annotated[str, typer.Option(help="hybrid, dense or keyword")]
+DocumentOpt = Annotated[
+    list[str] | None, typer.Option("--document", "-d", help="only this document id")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
 
 def _settings(**overrides: object) -> Settings:
@@ -38,6 +44,18 @@ def _settings(**overrides: object) -> Settings:
 def _fail(exc: BeleidszoekerError) -> typer.Exit:
     err.print(f"[red]Error:[/red] {exc}")
     return typer.Exit(1)
+
+
+def _check_mode(mode: str) -> None:
+    from search_api.retrieval import MODES
+
+    if mode not in MODES:
+        err.print(f"[red]Error:[/red] unknown mode {mode!r}; use one of: {', '.join(MODES)}.")
+        raise typer.Exit(2)
+
+
+def _print_json(model) -> None:
+    sys.stdout.write(json.dumps(model.model_dump(), ensure_ascii=False, indent=2) + "\n")
 
 
 @app.command()
@@ -63,39 +81,27 @@ def index(
 
 @app.command()
 def search(
-    question: Annotated[str, typer.Argument(help="the question, in Dutch or English")],
-    k: Annotated[int, typer.Option("-k", min=1, max=50, help="number of passages")] = 10,
-    mode: Annotated[str, typer.Option(help="hybrid, dense or keyword")] = "hybrid",
-    document: Annotated[
-        list[str] | None, typer.Option("--document", "-d", help="only this document id")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    question: QuestionArg,
+    k: KOpt = 10,
+    mode: ModeOpt = "hybrid",
+    document: DocumentOpt = None,
+    as_json: JsonOpt = False,
     index_dir: IndexOpt = None,
 ) -> None:
     """Find the passages that answer QUESTION."""
     from search_api.engine import get_searcher
-    from search_api.models import Passage, SearchResponse
-    from search_api.retrieval import MODES, Filters, split_filter
+    from search_api.models import SearchResponse
+    from search_api.retrieval import Filters, split_filter
 
-    if mode not in MODES:
-        err.print(f"[red]Error:[/red] unknown mode {mode!r}; use one of: {', '.join(MODES)}.")
-        raise typer.Exit(2)
+    _check_mode(mode)
     settings = _settings(index_dir=index_dir)
+    filters = Filters(documents=split_filter(document))
     try:
-        searcher = get_searcher(settings)
-        t0 = time.perf_counter()
-        hits = searcher.search(question, k, mode, Filters(documents=split_filter(document)))
-        took = (time.perf_counter() - t0) * 1000
+        response = SearchResponse.run(get_searcher(settings), question, k, mode, filters)
     except BeleidszoekerError as exc:
         raise _fail(exc) from exc
-    response = SearchResponse(
-        query=question,
-        mode=mode,
-        took_ms=round(took, 1),
-        results=[Passage.from_hit(h) for h in hits],
-    )
     if as_json:
-        sys.stdout.write(json.dumps(response.model_dump(), ensure_ascii=False, indent=2) + "\n")
+        _print_json(response)
         return
     from beleidszoeker.progress import print_passages
 
@@ -104,36 +110,29 @@ def search(
 
 @app.command()
 def ask(
-    question: Annotated[str, typer.Argument(help="the question, in Dutch or English")],
-    k: Annotated[int, typer.Option("-k", min=1, max=50, help="number of passages")] = 10,
-    mode: Annotated[str, typer.Option(help="hybrid, dense or keyword")] = "hybrid",
-    document: Annotated[
-        list[str] | None, typer.Option("--document", "-d", help="only this document id")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    question: QuestionArg,
+    k: KOpt = 10,
+    mode: ModeOpt = "hybrid",
+    document: DocumentOpt = None,
+    as_json: JsonOpt = False,
     index_dir: IndexOpt = None,
 ) -> None:
     """Answer QUESTION with sentences from the documents, each cited, or say it is not there."""
     from search_api.answer import answer_question
     from search_api.engine import get_searcher
-    from search_api.retrieval import MODES, Filters, split_filter
+    from search_api.retrieval import Filters, split_filter
 
-    if mode not in MODES:
-        err.print(f"[red]Error:[/red] unknown mode {mode!r}; use one of: {', '.join(MODES)}.")
-        raise typer.Exit(2)
+    _check_mode(mode)
     settings = _settings(index_dir=index_dir)
+    filters = Filters(documents=split_filter(document))
     try:
         response = answer_question(
-            get_searcher(settings),
-            question,
-            k=k,
-            mode=mode,
-            filters=Filters(documents=split_filter(document)),
+            get_searcher(settings), question, k=k, mode=mode, filters=filters
         )
     except BeleidszoekerError as exc:
         raise _fail(exc) from exc
     if as_json:
-        sys.stdout.write(json.dumps(response.model_dump(), ensure_ascii=False, indent=2) + "\n")
+        _print_json(response)
         return
     from beleidszoeker.progress import print_answer
 
@@ -148,17 +147,19 @@ def serve(
     index_dir: IndexOpt = None,
 ) -> None:
     """Serve the API under /api (docs at /docs) and the web UI at /, on one port."""
-    # One embedding thread: requests already run side by side, and on a small machine a
-    # second OpenMP thread per embedding fights them for the cores (on 2 shared cores a
-    # question took 20 ms with one thread, 40 ms with two, and over a second at the p90).
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     import uvicorn
 
     from beleidszoeker.server import create_server
     from indexer.store import read_manifest
 
     settings = _settings(host=host, port=port, corpus_dir=corpus, index_dir=index_dir)
-    if read_manifest(settings.index_dir) is None:
+    if read_manifest(settings.index_dir) is not None:
+        # One embedding thread while serving: requests run side by side, and a second
+        # OpenMP thread per question fights them for the cores (on 2 busy cores a question
+        # took 20 ms with one thread, 40 ms with two, and over a second at the p90). A first
+        # start that must index keeps both threads: embedding the corpus is twice as fast.
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+    else:
         from beleidszoeker.progress import RichProgress, print_build_report
         from indexer.build import build_index
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
@@ -25,7 +24,6 @@ from search_api.models import (
     DocumentInfo,
     DocumentText,
     Health,
-    Passage,
     SearchResponse,
 )
 
@@ -49,14 +47,7 @@ def search(
     mode: ModeParam = "hybrid",
 ) -> SearchResponse:
     """Find the passages that best answer the question."""
-    t0 = time.perf_counter()
-    hits = searcher.search(q, k, mode, filters)
-    return SearchResponse(
-        query=" ".join(q.split()),
-        mode=mode,
-        took_ms=round((time.perf_counter() - t0) * 1000, 1),
-        results=[Passage.from_hit(h) for h in hits],
-    )
+    return SearchResponse.run(searcher, q, k, mode, filters)
 
 
 @router.get("/ask", response_model=AskResponse, responses=NOT_FOUND)

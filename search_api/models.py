@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from pydantic import BaseModel, Field
 
 from indexer.schema import DocumentRef
-from search_api.retrieval import Hit
+from search_api.retrieval import Filters, Hit, Searcher, normalize_query
 
 
 class Passage(BaseModel):
@@ -42,6 +44,20 @@ class SearchResponse(BaseModel):
     mode: str
     took_ms: float | None = None
     results: list[Passage]
+
+    @classmethod
+    def run(
+        cls, searcher: Searcher, query: str, k: int, mode: str, filters: Filters | None = None
+    ) -> SearchResponse:
+        """Search and time it: what the CLI's --json and GET /api/search return."""
+        t0 = time.perf_counter()
+        hits = searcher.search(query, k, mode, filters)
+        return cls(
+            query=normalize_query(query),
+            mode=mode,
+            took_ms=round((time.perf_counter() - t0) * 1000, 1),
+            results=[Passage.from_hit(h) for h in hits],
+        )
 
 
 class AnswerSentence(BaseModel):
