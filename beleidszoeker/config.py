@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     sentence_weight: float = Field(
         0.5, ge=0, le=1, description="share of the best sentence in a passage's dense score"
     )
+    proximity_weight: float = Field(
+        0.01, ge=0, description="hybrid: bonus for the question's words standing together"
+    )
     candidates: int = Field(100, ge=10, description="hits per retriever before fusion")
 
     max_file_mb: float = Field(50.0, gt=0, description="larger files are skipped")

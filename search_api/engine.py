@@ -35,6 +35,7 @@ def get_searcher(settings: Settings) -> Searcher:
                 settings.rrf_k,
                 settings.candidates,
                 settings.sentence_weight,
+                settings.proximity_weight,
             )
             _searchers[key] = searcher
         return searcher

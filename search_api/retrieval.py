@@ -16,6 +16,8 @@ from indexer.schema import Chunk, Document
 from indexer.store import IndexData
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "keyword")
+# Hybrid results re-ordered by how close together the question's words stand.
+PROXIMITY_DEPTH = 30
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,14 @@ class Searcher:
         rrf_k: int = 20,
         candidates: int = 100,
         sentence_weight: float = 0.5,
+        proximity_weight: float = 0.01,
     ):
         self.index = index
         self.embedder = embedder
         self.rrf_k = rrf_k
         self.candidates = candidates
         self.sentence_weight = sentence_weight
+        self.proximity_weight = proximity_weight
         # One embedding per question even when search and answer both need it.
         self._query_vector = lru_cache(maxsize=256)(embedder.embed_query)
         self._sentences_of: list[np.ndarray] = []
@@ -160,7 +164,30 @@ class Searcher:
         for ranked in (self._dense(query, depth, rows), self._keyword(query, depth, rows)):
             for rank, (i, _) in enumerate(ranked):
                 fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-        return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+        ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+        return self._by_proximity(query, ranked) if self.proximity_weight else ranked
+
+    def _by_proximity(self, query: str, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Nudge up passages where the question's words stand together.
+
+        A passage gains ``proximity_weight`` times the (rarity-weighted) share of the
+        question's words found in its best sentence with its neighbours: the answer to
+        "welke plek ... wil Drenthe halen" is the sentence that holds most of those words,
+        not the passage that repeats one of them most often.
+        """
+        from search_api.evidence import QuestionTerms
+        from search_api.question import analyse
+        from search_api.sentences import sentence_table
+
+        table = sentence_table(self.index)
+        qterms = QuestionTerms.of(analyse(query), table)
+        head = ranked[:PROXIMITY_DEPTH]
+        scored = []
+        for row, score in head:
+            near = max((qterms.coverage(table.window(s)) for s in table.by_row[row]), default=0)
+            scored.append((row, score + self.proximity_weight * near))
+        scored.sort(key=lambda item: (-item[1], item[0]))
+        return scored + ranked[PROXIMITY_DEPTH:]
 
 
 # A question about what was promised rarely shares words with the promise itself: policy

@@ -68,7 +68,9 @@ def test_hybrid_keeps_a_passage_only_dense_search_found(fixture_index):
 
 def test_hybrid_fuses_the_best_of_both_lists(fixture_index):
     # Two candidates per retriever: only their top passages can reach the fused top 2.
-    searcher = Searcher(fixture_index.index, fixture_index.embedder, candidates=2)
+    searcher = Searcher(
+        fixture_index.index, fixture_index.embedder, candidates=2, proximity_weight=0
+    )
     dense = _ids(searcher.search("werk", 2, "dense"))
     keyword = _ids(searcher.search("werk", 2, "keyword"))
     assert len(dense) == 2 and keyword, (dense, keyword)
@@ -77,6 +79,16 @@ def test_hybrid_fuses_the_best_of_both_lists(fixture_index):
     fused = _ids(searcher.search("werk", 2, "hybrid"))
 
     assert set(fused) == {dense[0], keyword[0]}
+
+
+def test_hybrid_lifts_the_passage_where_the_question_words_stand_together(fixture_index):
+    # "...draagt het bij aan de interesse van leerlingen voor techniek" (tiny house) holds all
+    # three words near each other; the FabLab passage is about techniek and scholen apart.
+    question = "scholen techniek leerlingen"
+    plain = Searcher(fixture_index.index, fixture_index.embedder, proximity_weight=0)
+    assert _ids(plain.search(question, 3, "hybrid"))[0] == "breedband-en-werk#2"
+
+    assert _ids(fixture_index.search(question, 3, "hybrid"))[0] == "waterstof-projecten#1"
 
 
 def test_hybrid_ranks_first_a_passage_both_lists_rank_first(fixture_index):
