@@ -42,7 +42,9 @@ def corpus_copy(tmp_path: Path) -> Path:
 def fixture_settings(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Settings:
     """Settings of the session's fixture index (built by ``fixture_index``)."""
     root = tmp_path_factory.mktemp("fixture-index")
-    return make_settings(FIXTURE_CORPUS, root / "index", cache_dir, chunk_size=400, chunk_overlap=60)
+    return make_settings(
+        FIXTURE_CORPUS, root / "index", cache_dir, chunk_size=400, chunk_overlap=60
+    )
 
 
 @pytest.fixture(scope="session")
@@ -81,3 +83,25 @@ def copy_settings(corpus_copy: Path, tmp_path: Path, cache_dir: Path) -> Setting
     return make_settings(
         corpus_copy, tmp_path / "index", cache_dir, chunk_size=400, chunk_overlap=60
     )
+
+
+# A document whose text is HTML that would run if the web UI failed to escape it.
+EVIL = (
+    "Gevaarlijke tekst\n\n"
+    "De provincie test <script>window.__xss = 'script'</script> de waterstofveiligheid.\n"
+    "Een plaatje <img src=x onerror=\"window.__xss = 'img'\"> hoort bij waterstof.\n"
+)
+
+
+@pytest.fixture(scope="session")
+def evil_settings(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Settings:
+    """The fixture corpus plus ``gevaarlijk.txt`` (EVIL), indexed once per session."""
+    from indexer.build import build_index
+
+    root = tmp_path_factory.mktemp("evil")
+    corpus = root / "corpus"
+    shutil.copytree(FIXTURE_CORPUS, corpus)
+    (corpus / "gevaarlijk.txt").write_text(EVIL, encoding="utf-8")
+    settings = make_settings(corpus, root / "index", cache_dir, chunk_size=400, chunk_overlap=60)
+    build_index(settings)
+    return settings

@@ -5,7 +5,6 @@ installs both (apt-get install chromium; pip install -e '.[test]')."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,13 +17,7 @@ from web.browser import chromium, serve
 
 pytestmark = pytest.mark.browser
 
-FIXTURE_CORPUS = Path(__file__).parent / "data" / "corpus"
 QUESTION = "hoeveel woningen krijgen een waterstofketel?"
-EVIL = (
-    "Gevaarlijke tekst\n\n"
-    "De provincie test <script>window.__xss = 'script'</script> de waterstofveiligheid.\n"
-    "Een plaatje <img src=x onerror=\"window.__xss = 'img'\"> hoort bij waterstof.\n"
-)
 
 
 @pytest.fixture(scope="module")
@@ -217,23 +210,9 @@ def test_phone_width_has_no_sideways_scrolling(browser, base_url):
 
 
 @pytest.fixture(scope="module")
-def evil_url(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
+def evil_url(evil_settings: Settings):
     """A server over an index holding a document whose text would run if not escaped."""
-    from indexer.build import build_index
-
-    root = tmp_path_factory.mktemp("evil-browser")
-    corpus = root / "corpus"
-    shutil.copytree(FIXTURE_CORPUS, corpus)
-    (corpus / "gevaarlijk.txt").write_text(EVIL, encoding="utf-8")
-    settings = Settings(
-        corpus_dir=corpus,
-        index_dir=root / "index",
-        cache_dir=cache_dir,
-        chunk_size=400,
-        chunk_overlap=60,
-    )
-    build_index(settings)
-    with serve(create_app(settings)) as url:
+    with serve(create_app(evil_settings)) as url:
         yield url
 
 

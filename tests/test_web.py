@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from html import unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -22,11 +21,6 @@ from web.viewer import document_page, parse_span
 
 FIXTURE_CORPUS = Path(__file__).parent / "data" / "corpus"
 HX = {"HX-Request": "true", "HX-Current-URL": "http://localhost/"}
-EVIL = (
-    "Gevaarlijke tekst\n\n"
-    "De provincie test <script>document.title='xss-script'</script> de waterstofveiligheid.\n"
-    "Een plaatje <img src=x onerror=\"document.title='xss-img'\"> hoort bij waterstof.\n"
-)
 
 
 @pytest.fixture(scope="module")
@@ -291,31 +285,16 @@ def test_highlight_matches_stems_and_joins_runs():
 
 
 @pytest.fixture(scope="module")
-def evil_app(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
-    """An index holding a document whose text is HTML that would run if not escaped."""
-    from indexer.build import build_index
-
-    root = tmp_path_factory.mktemp("evil")
-    corpus = root / "corpus"
-    shutil.copytree(FIXTURE_CORPUS, corpus)
-    (corpus / "gevaarlijk.txt").write_text(EVIL, encoding="utf-8")
-    settings = Settings(
-        corpus_dir=corpus,
-        index_dir=root / "index",
-        cache_dir=cache_dir,
-        chunk_size=400,
-        chunk_overlap=60,
-    )
-    build_index(settings)
-    return create_app(settings, {"TESTING": True})
+def evil_app(evil_settings: Settings):
+    return create_app(evil_settings, {"TESTING": True})
 
 
 def test_document_text_is_escaped_everywhere(evil_app):
     client = evil_app.test_client()
     for url in ("/?q=waterstofveiligheid+plaatje", "/documents/gevaarlijk?start=0&end=60"):
         html = client.get(url).get_data(as_text=True)
-        assert "&lt;script&gt;document.title" in html, url
-        assert "<script>document" not in html
+        assert "&lt;script&gt;window.__xss" in html, url
+        assert "<script>window" not in html
         assert "<img src=x" not in html and "&lt;img src=x onerror=" in html
         # The only scripts on the page are htmx and ours, from this server.
         scripts = re.findall(r"<script[^>]*>", html)
