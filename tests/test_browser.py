@@ -160,6 +160,8 @@ def test_loading_indicator_shows_while_searching(page, base_url):
 
 def test_keyboard_focus_is_visible(page, base_url):
     page.goto(base_url + "/")
+    # The question box has autofocus; Tab before it is applied would start at the skip link.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'q'")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Zoeken"
     style = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")

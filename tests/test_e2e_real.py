@@ -47,9 +47,12 @@ def test_real_index_uses_the_default_settings(real_index, real_settings: Setting
 
 
 def test_waterstof_question_finds_the_waterstof_tour_first(real_index):
-    hits = real_index.search("welke projecten gaan over waterstof?", 3, "hybrid")
+    hits = real_index.search("welke projecten gaan over waterstof?", 5, "hybrid")
 
-    assert [h.chunk.section for h in hits] == ["12. Wonen op Waterstof Tour"] * 3
+    assert hits[0].chunk.section == "12. Wonen op Waterstof Tour"
+    # A list question: the other top passages may be other waterstof projects (RegioCampus's
+    # Hotspot Waterstof), but every one of them is about waterstof.
+    assert all("waterstof" in h.chunk.text.lower() for h in hits)
 
 
 def test_snel_internet_finds_the_broadband_promise_of_the_economische_koers(real_index):
