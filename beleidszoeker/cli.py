@@ -25,8 +25,10 @@ out = Console()
 CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="folder with the documents")]
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder")]
 QuestionArg = Annotated[str, typer.Argument(help="the question, in Dutch or English")]
-KOpt = Annotated[int, typer.Option("-k", min=1, max=50, help="number of passages")]
-ModeOpt = Annotated[str, typer.Option(help="hybrid, dense or keyword")]
+KOpt = Annotated[
+    int | None, typer.Option("-k", min=1, max=50, help="number of passages [default: 10]")
+]
+ModeOpt = Annotated[str | None, typer.Option(help="hybrid, dense or keyword [default: hybrid]")]
 DocumentOpt = Annotated[
     list[str] | None, typer.Option("--document", "-d", help="only this document id")
 ]
@@ -82,8 +84,8 @@ def index(
 @app.command()
 def search(
     question: QuestionArg,
-    k: KOpt = 10,
-    mode: ModeOpt = "hybrid",
+    k: KOpt = None,
+    mode: ModeOpt = None,
     document: DocumentOpt = None,
     as_json: JsonOpt = False,
     index_dir: IndexOpt = None,
@@ -93,8 +95,9 @@ def search(
     from search_api.models import SearchResponse
     from search_api.retrieval import Filters, split_filter
 
-    _check_mode(mode)
     settings = _settings(index_dir=index_dir)
+    k, mode = k or settings.default_k, mode or settings.default_mode
+    _check_mode(mode)
     filters = Filters(documents=split_filter(document))
     try:
         response = SearchResponse.run(get_searcher(settings), question, k, mode, filters)
@@ -111,8 +114,8 @@ def search(
 @app.command()
 def ask(
     question: QuestionArg,
-    k: KOpt = 10,
-    mode: ModeOpt = "hybrid",
+    k: KOpt = None,
+    mode: ModeOpt = None,
     document: DocumentOpt = None,
     as_json: JsonOpt = False,
     index_dir: IndexOpt = None,
@@ -122,8 +125,9 @@ def ask(
     from search_api.engine import get_searcher
     from search_api.retrieval import Filters, split_filter
 
-    _check_mode(mode)
     settings = _settings(index_dir=index_dir)
+    k, mode = k or settings.default_k, mode or settings.default_mode
+    _check_mode(mode)
     filters = Filters(documents=split_filter(document))
     try:
         response = answer_question(
