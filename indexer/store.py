@@ -128,8 +128,14 @@ def _live_target_names(index_dir: Path) -> set[str]:
 
 
 def _prune(root: Path, keep: set[str], keep_previous: int = 1) -> None:
-    """Remove old builds, keeping the newest previous one for requests still reading it."""
-    builds = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    """Remove old builds, keeping the newest previous one for requests still reading it.
+
+    A ``.tmp-*`` folder is another build still being written: never a candidate.
+    """
+    builds = sorted(
+        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+    )
     old = [p for p in builds if p.name not in keep]
     for p in old[: max(0, len(old) - keep_previous)]:
         shutil.rmtree(p, ignore_errors=True)

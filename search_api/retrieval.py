@@ -62,11 +62,10 @@ class Searcher:
             order = np.argsort(index.sentences.rows, kind="stable")
             bounds = np.searchsorted(index.sentences.rows[order], np.arange(len(index.chunks) + 1))
             self._sentences_of = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        self._doc_rows: dict[str, np.ndarray] = {}
+        rows_by_doc: dict[str, list[int]] = {}
         for i, c in enumerate(index.chunks):
-            self._doc_rows.setdefault(c.document_id, [])  # type: ignore[arg-type]
-            self._doc_rows[c.document_id].append(i)  # type: ignore[union-attr]
-        self._doc_rows = {d: np.asarray(r, dtype=np.int64) for d, r in self._doc_rows.items()}
+            rows_by_doc.setdefault(c.document_id, []).append(i)
+        self._doc_rows = {d: np.asarray(r, dtype=np.int64) for d, r in rows_by_doc.items()}
 
     def search(
         self,
