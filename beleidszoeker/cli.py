@@ -48,12 +48,18 @@ def _fail(exc: BeleidszoekerError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _check_mode(mode: str) -> None:
-    from search_api.retrieval import MODES
+def _query_options(
+    index_dir: Path | None, k: int | None, mode: str | None, document: list[str] | None
+):
+    """Settings, k, mode and filters of a search or ask, defaults from the settings."""
+    from search_api.retrieval import MODES, Filters, split_filter
 
+    settings = _settings(index_dir=index_dir)
+    k, mode = k or settings.default_k, mode or settings.default_mode
     if mode not in MODES:
         err.print(f"[red]Error:[/red] unknown mode {mode!r}; use one of: {', '.join(MODES)}.")
         raise typer.Exit(2)
+    return settings, k, mode, Filters(documents=split_filter(document))
 
 
 def _print_json(model) -> None:
@@ -93,12 +99,8 @@ def search(
     """Find the passages that answer QUESTION."""
     from search_api.engine import get_searcher
     from search_api.models import SearchResponse
-    from search_api.retrieval import Filters, split_filter
 
-    settings = _settings(index_dir=index_dir)
-    k, mode = k or settings.default_k, mode or settings.default_mode
-    _check_mode(mode)
-    filters = Filters(documents=split_filter(document))
+    settings, k, mode, filters = _query_options(index_dir, k, mode, document)
     try:
         response = SearchResponse.run(get_searcher(settings), question, k, mode, filters)
     except BeleidszoekerError as exc:
@@ -123,12 +125,8 @@ def ask(
     """Answer QUESTION with sentences from the documents, each cited, or say it is not there."""
     from search_api.answer import answer_question
     from search_api.engine import get_searcher
-    from search_api.retrieval import Filters, split_filter
 
-    settings = _settings(index_dir=index_dir)
-    k, mode = k or settings.default_k, mode or settings.default_mode
-    _check_mode(mode)
-    filters = Filters(documents=split_filter(document))
+    settings, k, mode, filters = _query_options(index_dir, k, mode, document)
     try:
         response = answer_question(
             get_searcher(settings), question, k=k, mode=mode, filters=filters

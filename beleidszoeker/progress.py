@@ -53,8 +53,9 @@ def print_build_report(console: Console, report: BuildReport) -> None:
         n_docs = sum(map(len, (report.added, report.changed, report.unchanged, report.kept)))
         console.print(
             f"Indexed {report.n_chunks} passages from {n_docs} documents in "
-            f"{report.seconds:.1f} s ({report.n_embedded} passages embedded, "
-            f"{report.embed_seconds:.1f} s) -> {report.index_path}"
+            f"{report.seconds:.1f} s ({report.n_embedded} passages and "
+            f"{report.n_sentences_embedded} sentences embedded in {report.embed_seconds:.1f} s) "
+            f"-> {report.index_path}"
         )
         for label, items in (
             ("added", report.added),
