@@ -90,12 +90,13 @@ def run_eval(
     misses: dict[str, list[str]] = {}
     for mode in modes:
         console.print(f"Scoring {mode} on {len(answerable)} questions ...")
-        rows = {q.id: judge(q, searcher.search(q.question, DEPTH, mode)) or {"-": 0.0}
-                for q in answerable}
+        rows = {
+            q.id: judge(q, searcher.search(q.question, DEPTH, mode)) or {"-": 0.0}
+            for q in answerable
+        }
         run = Run(rows, name=mode)
         overall[mode] = {m: float(v) for m, v in evaluate(qrels, run, METRICS).items()}
-        misses[mode] = [q.id for q in answerable
-                        if not any(g in rows[q.id] for g in gold_ids(q))]
+        misses[mode] = [q.id for q in answerable if not any(g in rows[q.id] for g in gold_ids(q))]
         for cat in sorted({q.category for q in answerable}):
             ids = [q.id for q in answerable if q.category == cat]
             sub_q = Qrels({i: qrels.qrels[i] for i in ids})

@@ -24,8 +24,20 @@ def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_DUTCH
 
     # Question words carry no topic; they would only match other questions in the text.
-    extra = {"welke", "welk", "wat", "wie", "waar", "wanneer", "hoe", "hoeveel", "waarom",
-             "gaan", "gaat", "over"}
+    extra = {
+        "welke",
+        "welk",
+        "wat",
+        "wie",
+        "waar",
+        "wanneer",
+        "hoe",
+        "hoeveel",
+        "waarom",
+        "gaan",
+        "gaat",
+        "over",
+    }
     return frozenset(_fold(w) for w in STOPWORDS_DUTCH) | frozenset(extra)
 
 
