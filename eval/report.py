@@ -44,6 +44,21 @@ def write_report(result: EvalResult, questions: list[Question], manifest: dict[s
         for mode, values in modes.items():
             lines.append(f"| {mode} | " + " | ".join(f"{values[m]:.3f}" for m in METRICS) + " |")
         lines.append("")
+    if result.halves:
+        lines += [
+            "## Halves of the set",
+            "",
+            "Odd-numbered and even-numbered answerable questions scored apart. A ranking "
+            "change should help both halves; one that helps only one is fitted to a few "
+            "questions.",
+            "",
+            _header("half, mode"),
+        ]
+        for half, modes in result.halves.items():
+            for mode, values in modes.items():
+                cells = " | ".join(f"{values[m]:.3f}" for m in METRICS)
+                lines.append(f"| {half}, {mode} | {cells} |")
+        lines.append("")
     lines += ["## Questions with no gold quote in the top 20", ""]
     for mode, ids in result.misses.items():
         lines.append(f"- {mode}: {', '.join(ids) if ids else 'none'}")

@@ -29,6 +29,9 @@ class EvalResult:
     n_answerable: int
     overall: dict[str, dict[str, float]]  # mode -> metric -> value
     by_category: dict[str, dict[str, dict[str, float]]]  # category -> mode -> metric
+    # The answerable questions split in two alternating halves: a ranking change that helps
+    # only one half is fitted to a few questions rather than better search.
+    halves: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     missing_quotes: list[str] = field(default_factory=list)
     misses: dict[str, list[str]] = field(default_factory=dict)  # mode -> question ids
     seconds: float = 0.0
@@ -88,6 +91,7 @@ def run_eval(
     overall: dict[str, dict[str, float]] = {}
     by_category: dict[str, dict[str, dict[str, float]]] = {}
     misses: dict[str, list[str]] = {}
+    halves: dict[str, dict[str, dict[str, float]]] = {}
     for mode in modes:
         console.print(f"Scoring {mode} on {len(answerable)} questions ...")
         rows = {
@@ -99,10 +103,9 @@ def run_eval(
         misses[mode] = [q.id for q in answerable if not any(g in rows[q.id] for g in gold_ids(q))]
         for cat in sorted({q.category for q in answerable}):
             ids = [q.id for q in answerable if q.category == cat]
-            sub_q = Qrels({i: qrels.qrels[i] for i in ids})
-            sub_r = Run({i: rows[i] for i in ids})
-            scores = evaluate(sub_q, sub_r, METRICS)
-            by_category.setdefault(cat, {})[mode] = {m: float(v) for m, v in scores.items()}
+            by_category.setdefault(cat, {})[mode] = _subset(qrels, rows, ids)
+        for name, half in (("first half", answerable[0::2]), ("second half", answerable[1::2])):
+            halves.setdefault(name, {})[mode] = _subset(qrels, rows, [q.id for q in half])
 
     result = EvalResult(
         report_path=report_path,
@@ -110,6 +113,7 @@ def run_eval(
         n_answerable=len(answerable),
         overall=overall,
         by_category=by_category,
+        halves=halves,
         missing_quotes=_missing_quotes(searcher, answerable),
         misses=misses,
         seconds=time.perf_counter() - t0,
@@ -118,6 +122,15 @@ def run_eval(
 
     write_report(result, questions, searcher.index.manifest)
     return result
+
+
+def _subset(qrels, rows: dict[str, dict[str, float]], ids: list[str]) -> dict[str, float]:
+    from ranx import Qrels, Run, evaluate
+
+    scores = evaluate(
+        Qrels({i: qrels.qrels[i] for i in ids}), Run({i: rows[i] for i in ids}), METRICS
+    )
+    return {m: float(v) for m, v in scores.items()}
 
 
 def _missing_quotes(searcher: Searcher, questions: list[Question]) -> list[str]:

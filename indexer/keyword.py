@@ -142,6 +142,26 @@ class KeywordIndex:
     def query_terms(self, query: str) -> list[str]:
         return [t for t in terms(query, self.decompounder) if t in self._vocab]
 
+    def coverage(self, query: str, row: int) -> float:
+        """Share of the question's keyword weight (IDF) that passage ``row`` holds.
+
+        A word the corpus never uses weighs most: it is the question's own vocabulary
+        ("obese", "te dikke inwoners") that keyword search cannot see, so a passage that
+        matches only the question's common words covers little of it.
+        """
+        question = list(dict.fromkeys(terms(query, self.decompounder)))
+        scores = self._bm25.scores
+        n, indptr, indices = scores["num_docs"], scores["indptr"], scores["indices"]
+        total = held = 0.0
+        for t in question:
+            tid = self._bm25.vocab_dict.get(t)
+            docs = indices[indptr[tid] : indptr[tid + 1]] if tid is not None else ()
+            weight = float(np.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5)))
+            total += weight
+            if row in docs:
+                held += weight
+        return held / total if total else 0.0
+
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(row, score) pairs with a positive score, best first; ``mask`` limits the rows."""
         q = self.query_terms(query)

@@ -158,13 +158,26 @@ class Searcher:
         return (1 - self.sentence_weight) * passage + self.sentence_weight * best
 
     def _hybrid(self, query: str, k: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
+        """Reciprocal rank fusion, with the keyword list weighted by how much of the
+        question its best passage covers: a question in other words than the documents
+        ("te dikke inwoners" for "obesitas", or English) gets keyword hits on its common
+        words only, and those should not push the passages found by meaning down."""
         depth = max(k, self.candidates)
+        dense = self._dense(query, depth, rows)
+        keyword = self._keyword(query, depth, rows)
+        keyword_weight = self.keyword_weight(query, keyword)
         fused: dict[int, float] = {}
-        for ranked in (self._dense(query, depth, rows), self._keyword(query, depth, rows)):
+        for ranked, weight in ((dense, 1.0), (keyword, keyword_weight)):
             for rank, (i, _) in enumerate(ranked):
-                fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+                fused[i] = fused.get(i, 0.0) + weight / (self.rrf_k + rank + 1)
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
         return self._by_proximity(query, ranked) if self.proximity_weight else ranked
+
+    def keyword_weight(self, query: str, keyword: list[tuple[int, float]]) -> float:
+        """How far keyword search can be trusted for this question, from 0 to 1."""
+        if not keyword:
+            return 0.0
+        return self.index.keyword.coverage(expand_promise_question(query), keyword[0][0])
 
     def _by_proximity(self, query: str, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Nudge up passages where the question's words stand together.

@@ -119,6 +119,16 @@ def test_eval_reports_all_three_modes(evaluation):
     assert evaluation.report_path.with_suffix(".png").is_file()
 
 
+def test_eval_halves_split_the_answerable_questions_in_two(evaluation):
+    # MRR is a mean over questions, so the halves, weighted by size, give the overall figure.
+    n = evaluation.n_answerable
+    first, second = (n + 1) // 2, n // 2
+    for mode, overall in evaluation.overall.items():
+        halves = [evaluation.halves[h][mode]["mrr@10"] for h in ("first half", "second half")]
+        assert (first * halves[0] + second * halves[1]) / n == pytest.approx(overall["mrr@10"])
+    assert "## Halves of the set" in evaluation.report_path.read_text(encoding="utf-8")
+
+
 def test_hybrid_mrr_clears_the_floor(evaluation):
     assert evaluation.overall["hybrid"]["mrr@10"] > 0.5  # a floor, not the target
 

@@ -91,6 +91,40 @@ def test_hybrid_lifts_the_passage_where_the_question_words_stand_together(fixtur
     assert _ids(fixture_index.search(question, 3, "hybrid"))[0] == "waterstof-projecten#1"
 
 
+def _row(searcher: Searcher, chunk_id: str) -> int:
+    return next(i for i, c in enumerate(searcher.index.chunks) if c.id == chunk_id)
+
+
+def test_keyword_coverage_is_the_share_of_question_words_a_passage_holds(fixture_index):
+    keyword = fixture_index.index.keyword
+    waterstof = _row(fixture_index, "waterstof-projecten#0")
+    zorg = _row(fixture_index, "zorg-en-welzijn#0")
+
+    assert keyword.coverage("waterstof Hoogeveen", waterstof) == pytest.approx(1.0)
+    assert keyword.coverage("waterstof Hoogeveen", zorg) == 0.0
+    # A word the corpus never uses weighs at least as much as the rarest word it does use.
+    partial = keyword.coverage("waterstof obesitas", waterstof)
+    assert 0.0 < partial <= 0.5
+    assert keyword.coverage("", waterstof) == 0.0
+
+
+def test_hybrid_trusts_keyword_hits_less_when_they_cover_little_of_the_question(
+    fixture_index,
+):
+    # Only "studenten" is a corpus word: keyword search finds the tiny-house passage on
+    # it alone, while dense search finds the passage about elderly people meeting.
+    question = "plekken waar bejaarden samenkomen studenten"
+    searcher = Searcher(fixture_index.index, fixture_index.embedder, rrf_k=1, proximity_weight=0)
+    dense = _ids(searcher.search(question, 2, "dense"))
+    keyword = _ids(searcher.search(question, 2, "keyword"))
+    assert dense == ["zorg-en-welzijn#0", "waterstof-projecten#1"]
+    assert keyword == ["waterstof-projecten#1"]
+    # Equal weights would rank the tiny house first: 1/2 + 1/3 against 1/2.
+    assert searcher.keyword_weight(question, [(_row(searcher, keyword[0]), 1.0)]) < 0.5
+
+    assert _ids(searcher.search(question, 2, "hybrid")) == dense
+
+
 def test_hybrid_ranks_first_a_passage_both_lists_rank_first(fixture_index):
     dense = fixture_index.search("snel internet", 3, "dense")
     keyword = fixture_index.search("snel internet", 3, "keyword")
