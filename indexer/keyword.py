@@ -147,20 +147,32 @@ class KeywordIndex:
 
         A word the corpus never uses weighs most: it is the question's own vocabulary
         ("obese", "te dikke inwoners") that keyword search cannot see, so a passage that
-        matches only the question's common words covers little of it.
+        matches only the question's common words covers little of it. A compound the corpus
+        only knows by its parts ("voucherregelingen") counts by the parts it holds.
         """
-        question = list(dict.fromkeys(terms(query, self.decompounder)))
-        scores = self._bm25.scores
-        n, indptr, indices = scores["num_docs"], scores["indptr"], scores["indices"]
         total = held = 0.0
-        for t in question:
-            tid = self._bm25.vocab_dict.get(t)
-            docs = indices[indptr[tid] : indptr[tid + 1]] if tid is not None else ()
-            weight = float(np.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5)))
+        for word in dict.fromkeys(words(query)):
+            stem = _stemmer().stemWord(word)
+            parts = _stemmer().stemWords(list(self.decompounder.split(word)))
+            if stem in self._vocab or not parts:
+                weight, share = self._idf(stem), float(row in self._rows_with(stem))
+            else:
+                weight = max(self._idf(p) for p in parts)
+                share = sum(row in self._rows_with(p) for p in parts) / len(parts)
             total += weight
-            if row in docs:
-                held += weight
+            held += weight * share
         return held / total if total else 0.0
+
+    def _rows_with(self, term: str) -> np.ndarray:
+        tid = self._bm25.vocab_dict.get(term)
+        if tid is None:
+            return np.zeros(0, dtype=np.int64)
+        indptr = self._bm25.scores["indptr"]
+        return self._bm25.scores["indices"][indptr[tid] : indptr[tid + 1]]
+
+    def _idf(self, term: str) -> float:
+        n, df = self._bm25.scores["num_docs"], len(self._rows_with(term))
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(row, score) pairs with a positive score, best first; ``mask`` limits the rows."""

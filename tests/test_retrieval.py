@@ -108,6 +108,20 @@ def test_keyword_coverage_is_the_share_of_question_words_a_passage_holds(fixture
     assert keyword.coverage("", waterstof) == 0.0
 
 
+def test_keyword_coverage_counts_an_unknown_compound_by_its_known_parts(fixture_index):
+    keyword = fixture_index.index.keyword
+    # The corpus never writes "waterstofwoningen"; it writes "waterstof" and "woningen".
+    assert keyword.decompounder.split("waterstofwoningen") == ("waterstof", "woningen")
+
+    def coverage(chunk_id: str) -> float:
+        return keyword.coverage("waterstofwoningen", _row(fixture_index, chunk_id))
+
+    assert coverage("waterstof-projecten#0") == 1.0
+    # "wonen" shares its stem with "woningen"; there is no waterstof in care.
+    assert coverage("zorg-en-welzijn#0") == 0.5
+    assert coverage("breedband-en-werk#0") == 0.0
+
+
 def test_hybrid_trusts_keyword_hits_less_when_they_cover_little_of_the_question(
     fixture_index,
 ):
