@@ -142,26 +142,27 @@ class KeywordIndex:
     def query_terms(self, query: str) -> list[str]:
         return [t for t in terms(query, self.decompounder) if t in self._vocab]
 
-    def coverage(self, query: str, row: int) -> float:
-        """Share of the question's keyword weight (IDF) that passage ``row`` holds.
+    def coverage(self, query: str, rows: np.ndarray) -> np.ndarray:
+        """Share of the question's keyword weight (IDF) that each passage in ``rows`` holds.
 
         A word the corpus never uses weighs most: it is the question's own vocabulary
         ("obese", "te dikke inwoners") that keyword search cannot see, so a passage that
         matches only the question's common words covers little of it. A compound the corpus
         only knows by its parts ("voucherregelingen") counts by the parts it holds.
         """
-        total = held = 0.0
+        rows = np.asarray(rows, dtype=np.int64)
+        total, held = 0.0, np.zeros(len(rows))
         for word in dict.fromkeys(words(query)):
             stem = _stemmer().stemWord(word)
             parts = _stemmer().stemWords(list(self.decompounder.split(word)))
             if stem in self._vocab or not parts:
-                weight, share = self._idf(stem), float(row in self._rows_with(stem))
+                weight, share = self._idf(stem), np.isin(rows, self._rows_with(stem))
             else:
                 weight = max(self._idf(p) for p in parts)
-                share = sum(row in self._rows_with(p) for p in parts) / len(parts)
+                share = sum(np.isin(rows, self._rows_with(p)) for p in parts) / len(parts)
             total += weight
             held += weight * share
-        return held / total if total else 0.0
+        return held / total if total else held
 
     def _rows_with(self, term: str) -> np.ndarray:
         tid = self._bm25.vocab_dict.get(term)

@@ -174,10 +174,12 @@ class Searcher:
         return self._by_proximity(query, ranked) if self.proximity_weight else ranked
 
     def keyword_weight(self, query: str, keyword: list[tuple[int, float]]) -> float:
-        """How far keyword search can be trusted for this question, from 0 to 1."""
+        """How far keyword search can be trusted for this question, from 0 to 1: the most
+        of the question's own words (not the goal words added for promise questions) that
+        any keyword hit holds."""
         if not keyword:
             return 0.0
-        return self.index.keyword.coverage(expand_promise_question(query), keyword[0][0])
+        return float(self.index.keyword.coverage(query, [i for i, _ in keyword]).max())
 
     def _by_proximity(self, query: str, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Nudge up passages where the question's words stand together.

@@ -97,29 +97,25 @@ def _row(searcher: Searcher, chunk_id: str) -> int:
 
 def test_keyword_coverage_is_the_share_of_question_words_a_passage_holds(fixture_index):
     keyword = fixture_index.index.keyword
-    waterstof = _row(fixture_index, "waterstof-projecten#0")
-    zorg = _row(fixture_index, "zorg-en-welzijn#0")
+    rows = [_row(fixture_index, "waterstof-projecten#0"), _row(fixture_index, "zorg-en-welzijn#0")]
 
-    assert keyword.coverage("waterstof Hoogeveen", waterstof) == pytest.approx(1.0)
-    assert keyword.coverage("waterstof Hoogeveen", zorg) == 0.0
+    assert keyword.coverage("waterstof Hoogeveen", rows).tolist() == pytest.approx([1.0, 0.0])
     # A word the corpus never uses weighs at least as much as the rarest word it does use.
-    partial = keyword.coverage("waterstof obesitas", waterstof)
+    partial = keyword.coverage("waterstof obesitas", rows)[0]
     assert 0.0 < partial <= 0.5
-    assert keyword.coverage("", waterstof) == 0.0
+    assert keyword.coverage("", rows).tolist() == [0.0, 0.0]
 
 
 def test_keyword_coverage_counts_an_unknown_compound_by_its_known_parts(fixture_index):
     keyword = fixture_index.index.keyword
     # The corpus never writes "waterstofwoningen"; it writes "waterstof" and "woningen".
     assert keyword.decompounder.split("waterstofwoningen") == ("waterstof", "woningen")
+    chunks = ["waterstof-projecten#0", "zorg-en-welzijn#0", "breedband-en-werk#0"]
 
-    def coverage(chunk_id: str) -> float:
-        return keyword.coverage("waterstofwoningen", _row(fixture_index, chunk_id))
+    shares = keyword.coverage("waterstofwoningen", [_row(fixture_index, c) for c in chunks])
 
-    assert coverage("waterstof-projecten#0") == 1.0
     # "wonen" shares its stem with "woningen"; there is no waterstof in care.
-    assert coverage("zorg-en-welzijn#0") == 0.5
-    assert coverage("breedband-en-werk#0") == 0.0
+    assert shares.tolist() == [1.0, 0.5, 0.0]
 
 
 def test_hybrid_trusts_keyword_hits_less_when_they_cover_little_of_the_question(
