@@ -156,24 +156,24 @@ class KeywordIndex:
             stem = _stemmer().stemWord(word)
             parts = _stemmer().stemWords(list(self.decompounder.split(word)))
             if stem in self._vocab or not parts:
-                weight, share = self._idf(stem), np.isin(rows, self._rows_with(stem))
+                weight, share = self._weigh(stem, rows)
             else:
-                weight = max(self._idf(p) for p in parts)
-                share = sum(np.isin(rows, self._rows_with(p)) for p in parts) / len(parts)
+                weighed = [self._weigh(p, rows) for p in parts]
+                weight = max(w for w, _ in weighed)
+                share = sum(h for _, h in weighed) / len(parts)
             total += weight
             held += weight * share
         return held / total if total else held
 
-    def _rows_with(self, term: str) -> np.ndarray:
+    def _weigh(self, term: str, rows: np.ndarray) -> tuple[float, np.ndarray]:
+        """The term's BM25 IDF, and which of ``rows`` hold it."""
         tid = self._bm25.vocab_dict.get(term)
-        if tid is None:
-            return np.zeros(0, dtype=np.int64)
-        indptr = self._bm25.scores["indptr"]
-        return self._bm25.scores["indices"][indptr[tid] : indptr[tid + 1]]
-
-    def _idf(self, term: str) -> float:
-        n, df = self._bm25.scores["num_docs"], len(self._rows_with(term))
-        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        postings = np.zeros(0, dtype=np.int64)
+        if tid is not None:
+            indptr = self._bm25.scores["indptr"]
+            postings = self._bm25.scores["indices"][indptr[tid] : indptr[tid + 1]]
+        n, df = self._bm25.scores["num_docs"], len(postings)
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5))), np.isin(rows, postings)
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(row, score) pairs with a positive score, best first; ``mask`` limits the rows."""
