@@ -41,9 +41,7 @@ class LabelledSentence(BaseModel):
         if isinstance(self.target_year, str):
             m = _PERIOD.match(self.target_year)
             if not m or not int(m.group(1)) < int(m.group(2)):
-                raise ValueError(
-                    f"{self.id}: a period is written as two years, e.g. \"2016-2019\""
-                )
+                raise ValueError(f'{self.id}: a period is written as two years, e.g. "2016-2019"')
         return self
 
     @property

@@ -31,6 +31,7 @@ DOCUMENTS = {f.doc_id: f.path for f in corpus.discover(ROOT / "corpus")}
 MINIMUM_PER_LABEL = 70
 MINIMUM_TEST_PER_LABEL = 60
 MINIMUM_WITH_TARGET_YEAR = 10
+MINIMUM_TEST_WITH_TARGET_YEAR = 5
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 
 
@@ -83,6 +84,9 @@ def test_the_set_is_large_enough_for_the_figures_it_reports():
     assert by["test", True] >= MINIMUM_TEST_PER_LABEL
     assert by["test", False] >= MINIMUM_TEST_PER_LABEL
     assert sum(1 for s in _promises() if s.years) >= MINIMUM_WITH_TARGET_YEAR
+    assert sum(1 for s in _promises() if s.years and s.split == "test") >= (
+        MINIMUM_TEST_WITH_TARGET_YEAR
+    )
 
 
 def test_every_document_contributes_both_labels():
