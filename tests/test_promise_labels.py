@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from beleidszoeker.errors import BeleidszoekerError
 from eval.matching import contains_quote, normalize
 from eval.promises import LabelledSentence, load_promises
 from indexer import corpus
@@ -102,8 +103,6 @@ def test_a_non_promise_carries_no_promise_fields():
 
 
 def test_the_loader_refuses_fields_that_do_not_fit_the_label(tmp_path):
-    from beleidszoeker.errors import BeleidszoekerError
-
     bad = tmp_path / "promises.yaml"
     bad.write_text(
         "- {id: p001, document: d, sentence: Het regent., promise: false, split: dev,"
