@@ -1,0 +1,204 @@
+"""Words of a PDF page in reading order: columns one after the other, boxes and captions
+where they belong, and the position of every word kept.
+
+pdfium (pypdfium2) gives each character with its box; characters become words, and the
+words of a page are cut into blocks by the white space between them (recursive XY-cut):
+full-width rows top to bottom, and inside a row the columns left to right. The order in
+which the PDF happens to draw its text does not matter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import median
+
+# A white band at least this many line heights tall separates rows (paragraphs, a title
+# above columns); ordinary line spacing stays under it.
+_ROW_GAP = 0.9
+# A white band at least this many line heights wide, through every line of a region,
+# separates columns; word spaces stay under it.
+_COLUMN_GAP = 0.6
+_SENTENCE_END = (".", "!", "?", ":", ";", "”", '"', ")")
+_HYPHEN_MARK = "\x02"  # pdfium's stand-in for a hyphen at the end of a line
+
+
+@dataclass
+class Word:
+    """A word and its box in points, origin at the top left of the page."""
+
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    size: float  # font size (pdfium) or line height (OCR), in points
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+
+Line = list[Word]
+
+
+@dataclass
+class Page:
+    """A page as blocks of lines in reading order; sizes in points."""
+
+    width: float
+    height: float
+    blocks: list[list[Line]]
+
+
+def pdfium_page(page) -> Page:
+    """The words of a pypdfium2 page with their boxes, in reading order."""
+    width, height = page.get_size()
+    textpage = page.get_textpage()
+    try:
+        words = _words(textpage, height)
+    finally:
+        textpage.close()
+    return Page(width, height, reading_order(words))
+
+
+def _words(textpage, page_height: float) -> list[Word]:
+    import pypdfium2.raw as raw
+
+    words: list[Word] = []
+    chars: list[str] = []
+    box: list[float] = []
+    sizes: list[float] = []
+
+    def flush() -> None:
+        if chars:
+            words.append(Word("".join(chars), *box, size=median(sizes)))
+            chars.clear()
+            sizes.clear()
+
+    for i in range(textpage.count_chars()):
+        code = raw.FPDFText_GetUnicode(textpage, i)
+        ch = chr(code) if code else " "
+        if ch == _HYPHEN_MARK:
+            ch = "-"
+        if ch.isspace() or ch == "\x00":
+            flush()
+            continue
+        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        x0, y0, x1, y1 = left, page_height - top, right, page_height - bottom
+        size = raw.FPDFText_GetFontSize(textpage, i) or (y1 - y0)
+        if chars:
+            h = box[3] - box[1]
+            mid = (y0 + y1) / 2
+            # A jump back, a wide gap or another line ends the word even without a space.
+            if x0 < box[2] - 0.5 * h or x0 > box[2] + 0.25 * h or not box[1] <= mid <= box[3]:
+                flush()
+        if chars:
+            box = [min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1)]
+        else:
+            box = [x0, y0, x1, y1]
+        chars.append(ch)
+        sizes.append(size)
+    flush()
+    return [w for w in words if w.x1 > w.x0 or w.y1 > w.y0]
+
+
+def reading_order(words: list[Word]) -> list[list[Line]]:
+    """``words`` as blocks of lines, in the order a reader takes them."""
+    if not words:
+        return []
+    h = median(w.height for w in words) or 1.0
+    blocks = [_lines(b) for b in _cut(words, h)]
+    return _captions_after_sentences(blocks)
+
+
+def _cut(words: list[Word], h: float) -> list[list[Word]]:
+    rows = _split(words, vertical=True, min_gap=_ROW_GAP * h)
+    if len(rows) > 1:
+        regions = _merge_column_rows(rows, h)
+        if len(regions) > 1:
+            return [block for region in regions for block in _cut(region, h)]
+    columns = _split(words, vertical=False, min_gap=_COLUMN_GAP * h)
+    if len(columns) > 1 and all(len(_lines(c)) >= 2 for c in columns):
+        return [block for column in columns for block in _cut(column, h)]
+    return [words]
+
+
+def _split(words: list[Word], vertical: bool, min_gap: float) -> list[list[Word]]:
+    """Groups of words separated by white bands at least ``min_gap`` wide (top to bottom
+    when ``vertical``, else left to right)."""
+
+    def span(w: Word) -> tuple[float, float]:
+        return (w.y0, w.y1) if vertical else (w.x0, w.x1)
+
+    ordered = sorted(words, key=span)
+    groups: list[list[Word]] = [[ordered[0]]]
+    reach = span(ordered[0])[1]
+    for w in ordered[1:]:
+        lo, hi = span(w)
+        if lo - reach >= min_gap:
+            groups.append([])
+        groups[-1].append(w)
+        reach = max(reach, hi)
+    return groups
+
+
+def _gutters(words: list[Word], h: float) -> list[tuple[float, float]]:
+    cols = _split(words, vertical=False, min_gap=_COLUMN_GAP * h)
+    return [
+        (max(w.x1 for w in left), min(w.x0 for w in right))
+        for left, right in zip(cols, cols[1:], strict=False)
+    ]
+
+
+def _merge_column_rows(rows: list[list[Word]], h: float) -> list[list[Word]]:
+    """Rows that share a column gutter are one multi-column region again.
+
+    Two columns whose paragraph breaks happen to line up are cut into rows first; read
+    row by row, the columns would be interleaved. Single lines (a running header with
+    text left and right) never join a region.
+    """
+    merged: list[list[Word]] = [rows[0]]
+    prev_gutters = _gutters(rows[0], h) if len(_lines(rows[0])) >= 2 else []
+    for row in rows[1:]:
+        gutters = _gutters(row, h) if len(_lines(row)) >= 2 else []
+        if any(min(a1, b1) > max(a0, b0) for a0, a1 in prev_gutters for b0, b1 in gutters):
+            merged[-1] = merged[-1] + row
+            gutters = _gutters(merged[-1], h)
+        else:
+            merged.append(row)
+        prev_gutters = gutters
+    return merged
+
+
+def _lines(words: list[Word]) -> list[Line]:
+    """Words grouped into lines (top to bottom), each line left to right."""
+    lines: list[Line] = []
+    for w in sorted(words, key=lambda w: (w.y0 + w.y1) / 2):
+        mid = (w.y0 + w.y1) / 2
+        if lines and lines[-1][0].y0 <= mid <= lines[-1][0].y1:
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    return [sorted(line, key=lambda w: w.x0) for line in lines]
+
+
+def _captions_after_sentences(blocks: list[list[Line]]) -> list[list[Line]]:
+    """A caption or box (text of another size) placed inside a column interrupts the
+    sentence that runs around it; the sentence is joined up and the caption read after."""
+    body = median(w.size for b in blocks for ln in b for w in ln)
+    out = list(blocks)
+    i = 1
+    while i < len(out) - 1:
+        size = median(w.size for ln in out[i] for w in ln)
+        before, after = out[i - 1][-1][-1].text, out[i + 1][0][0].text
+        if (
+            abs(size - body) > 0.1 * body
+            and not before.endswith(_SENTENCE_END)
+            and after[:1].islower()
+        ):
+            # The sentence's two halves become one block again, the caption follows.
+            out[i - 1 : i + 2] = [out[i - 1] + out[i + 1], out[i]]
+            i += 1
+        else:
+            i += 1
+    return out
