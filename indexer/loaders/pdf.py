@@ -99,7 +99,7 @@ def _read(path: Path, pdf, ocr: Ocr | None) -> Extracted:
     scanned = [n for n in empty if _has_image(pdf[n - 1])]
 
     notes: list[str] = []
-    why_not = "OCR is off (BELEIDSZOEKER_OCR=false)" if ocr is None else ocr.unavailable()
+    why_not = _OCR_OFF if ocr is None else ocr.unavailable()
     if scanned and why_not is None:
         for n, page in ocr.read_pages(path, pdf, scanned).items():
             pages[n - 1] = page
@@ -119,11 +119,13 @@ def _read(path: Path, pdf, ocr: Ocr | None) -> Extracted:
                 "no text layer (scanned?) and OCR found no text on its pages: "
                 "check that the scan is legible"
             )
-        raise LoaderError(f"no text layer (scanned?) and {_lower(why_not)}; {_OCR_HINT}")
+        raise LoaderError(
+            f"no text layer (scanned?) and {why_not}, then run `beleidszoeker index` again"
+        )
     if unreadable:
         notes.append(f"{_pages(unreadable)} could not be read (damaged)")
     if scanned:
-        detail = "OCR found no text" if why_not is None else _lower(why_not)
+        detail = "OCR found no text" if why_not is None else why_not
         notes.append(f"{_pages(scanned)} without a text layer (scanned?): {detail}")
 
     text, page_starts, words = _assemble([p or Page(0, 0, []) for p in pages])
@@ -133,11 +135,9 @@ def _read(path: Path, pdf, ocr: Ocr | None) -> Extracted:
     )
 
 
-_OCR_HINT = "then run `beleidszoeker index` again (or put an OCR'd copy, `ocrmypdf`, in the corpus)"
-
-
-def _lower(sentence: str) -> str:
-    return sentence[:1].lower() + sentence[1:]
+_OCR_OFF = (
+    "OCR is off: set BELEIDSZOEKER_OCR=true (or put a copy made with `ocrmypdf` in the corpus)"
+)
 
 
 def _assemble(pages: list[Page]) -> tuple[str, list[int], WordBoxes]:
