@@ -60,9 +60,7 @@ def test_a_path_out_of_the_corpus_in_the_index_is_refused(pdf_index, pdf_setting
         doc.path = original
 
 
-def test_a_link_out_of_the_corpus_is_not_followed(
-    pdf_index, pdf_settings, tmp_path: Path
-) -> None:
+def test_a_link_out_of_the_corpus_is_not_followed(pdf_index, pdf_settings, tmp_path: Path) -> None:
     """A document that became a link to a file elsewhere is not served from there."""
     secret = tmp_path / "geheim.txt"
     secret.write_text("wachtwoorden", encoding="utf-8")
