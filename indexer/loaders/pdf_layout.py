@@ -9,6 +9,7 @@ which the PDF happens to draw its text does not matter.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from statistics import median
 
@@ -19,7 +20,9 @@ _ROW_GAP = 0.9
 # separates columns; word spaces stay under it.
 _COLUMN_GAP = 0.6
 _SENTENCE_END = (".", "!", "?", ":", ";", "”", '"', ")")
-_HYPHEN_MARK = "\x02"  # pdfium's stand-in for a hyphen at the end of a line
+# pdfium's stand-ins for a hyphen at the end of a line (per letter, and in whole text)
+_HYPHEN_MARKS = str.maketrans({"\x02": "-", "\ufffe": "-", "\x00": " "})
+_RUN = re.compile(r"\S+")
 
 
 @dataclass
@@ -62,44 +65,52 @@ def pdfium_page(page) -> Page:
 
 
 def _words(textpage, page_height: float) -> list[Word]:
+    """Words split where pdfium puts white space (its own, generated ones included).
+
+    A word is boxed from its first and last letter; only a word whose letters do not run
+    left to right on one line is measured letter by letter.
+    """
     import pypdfium2.raw as raw
 
-    words: list[Word] = []
-    chars: list[str] = []
-    box: list[float] = []
-    sizes: list[float] = []
+    n = textpage.count_chars()
+    text = textpage.get_text_range() if n else ""
+    if len(text) != n:  # letters outside the BMP: read one code point per index instead
+        text = "".join(chr(raw.FPDFText_GetUnicode(textpage, i) or 32) for i in range(n))
+    text = text.translate(_HYPHEN_MARKS)
 
-    def flush() -> None:
-        if chars:
-            words.append(Word("".join(chars), *box, size=median(sizes)))
-            chars.clear()
-            sizes.clear()
-
-    for i in range(textpage.count_chars()):
-        code = raw.FPDFText_GetUnicode(textpage, i)
-        ch = chr(code) if code else " "
-        if ch == _HYPHEN_MARK:
-            ch = "-"
-        if ch.isspace() or ch == "\x00":
-            flush()
-            continue
+    def box(i: int) -> tuple[float, float, float, float]:
         left, bottom, right, top = textpage.get_charbox(i, loose=True)
-        x0, y0, x1, y1 = left, page_height - top, right, page_height - bottom
-        size = raw.FPDFText_GetFontSize(textpage, i) or (y1 - y0)
-        if chars:
-            h = box[3] - box[1]
-            mid = (y0 + y1) / 2
-            # A jump back, a wide gap or another line ends the word even without a space.
-            if x0 < box[2] - 0.5 * h or x0 > box[2] + 0.25 * h or not box[1] <= mid <= box[3]:
-                flush()
-        if chars:
-            box = [min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1)]
+        return left, page_height - top, right, page_height - bottom
+
+    words: list[Word] = []
+    for m in _RUN.finditer(text):
+        first, last = box(m.start()), box(m.end() - 1)
+        size = raw.FPDFText_GetFontSize(textpage, m.start()) or (first[3] - first[1])
+        mid = (last[1] + last[3]) / 2
+        if first[1] <= mid <= first[3] and first[0] <= last[0] + 0.01:
+            y0, y1 = min(first[1], last[1]), max(first[3], last[3])
+            words.append(Word(m.group(), first[0], y0, last[2], y1, size))
         else:
-            box = [x0, y0, x1, y1]
-        chars.append(ch)
-        sizes.append(size)
-    flush()
+            words.extend(_by_letter(m.group(), [box(i) for i in range(m.start(), m.end())], size))
     return [w for w in words if w.x1 > w.x0 or w.y1 > w.y0]
+
+
+def _by_letter(run: str, boxes: list[tuple[float, float, float, float]], size: float) -> list[Word]:
+    """A run without white space that still jumps back or to another line: cut it there."""
+    words: list[Word] = []
+    start = 0
+    for i in range(1, len(run) + 1):
+        if i < len(run):
+            prev, cur = boxes[i - 1], boxes[i]
+            mid = (cur[1] + cur[3]) / 2
+            if cur[0] >= prev[0] - 0.01 and prev[1] <= mid <= prev[3]:
+                continue
+        part = boxes[start:i]
+        x0, y0 = min(b[0] for b in part), min(b[1] for b in part)
+        x1, y1 = max(b[2] for b in part), max(b[3] for b in part)
+        words.append(Word(run[start:i], x0, y0, x1, y1, size))
+        start = i
+    return words
 
 
 def reading_order(words: list[Word]) -> list[list[Line]]:
