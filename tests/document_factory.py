@@ -205,9 +205,12 @@ SCAN_PAGES = [
 ]
 
 
-def write_scan_pdf(path: Path, pages: list[list[str]] = SCAN_PAGES, dpi: int = 200) -> Path:
+def write_scan_pdf(
+    path: Path, pages: list[list[str]] = SCAN_PAGES, dpi: int = 200, garbage_layer: bool = False
+) -> Path:
     """A scanned letter: each page is only a picture of its text (no text layer), with a
-    running header and a page number, as a copier makes them."""
+    running header and a page number, as a copier makes them. With ``garbage_layer`` the
+    pages carry an invisible text layer of symbols, as a failed OCR run leaves behind."""
     from fpdf import FPDF
     from PIL import Image, ImageDraw, ImageFont
 
@@ -227,6 +230,12 @@ def write_scan_pdf(path: Path, pages: list[list[str]] = SCAN_PAGES, dpi: int = 2
         draw.text((width // 2, height - round(0.6 * dpi)), f"- {number} -", font=small, fill=40)
         pdf.add_page()
         pdf.image(image, x=0, y=0, w=210, h=297)
+        if garbage_layer:
+            pdf.set_font("Helvetica", size=10)
+            pdf.text_mode = "INVISIBLE"
+            for i in range(12):
+                pdf.text(20, 40 + 8 * i, "#$%& *+<=> @[]^ {|}~ §¨©« ¬®¯° ±´¶· ¸»" * 2)
+            pdf.text_mode = "FILL"
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(path))
     return path

@@ -98,6 +98,18 @@ def test_a_page_3_passage_is_cited_as_page_3(pdf_index) -> None:
     assert scan[0].page == 3
 
 
+def test_a_scan_under_a_garbage_text_layer_is_read_with_ocr(tmp_path: Path) -> None:
+    from document_factory import write_scan_pdf
+
+    scan = write_scan_pdf(tmp_path / "scan.pdf", SCAN_PAGES[2:], garbage_layer=True)
+    with pytest.raises(LoaderError, match="no text layer"):
+        load(scan)  # OCR off: the symbols are not indexed as if they were text
+    extracted = load(scan, Ocr(tmp_path / "ocr"))
+    assert "#$%&" not in extracted.text
+    assert "vijfenveertigduizend euro" in extracted.text
+    assert extracted.notes == ["page 1 read with OCR (Tesseract, nld)"]
+
+
 def test_without_tesseract_a_scan_is_skipped_with_the_package_to_install(
     pdf_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,6 +8,7 @@ a usable text layer are scans: they are read with Tesseract when OCR is on.
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 from indexer.loaders.base import Extracted, LoaderError
@@ -92,11 +93,15 @@ def _read(path: Path, pdf, ocr: Ocr | None) -> Extracted:
         except Exception:  # one damaged page must not cost the whole document
             pages.append(None)
     unreadable = [n for n, p in enumerate(pages, start=1) if p is None]
-    empty = [
-        n for n, p in enumerate(pages, start=1) if p is not None and _visible(p) < _MIN_PAGE_CHARS
-    ]
+    empty = [n for n, p in enumerate(pages, start=1) if p is not None and not _usable(p)]
+    # Text that is mostly symbols comes from fonts without a character map, or from a bad
+    # OCR layer: not worth indexing, and on a scan better read again.
+    garbled = [n for n in empty if _visible(pages[n - 1]) >= _MIN_PAGE_CHARS]
+    for n in garbled:
+        pages[n - 1] = Page(pages[n - 1].width, pages[n - 1].height, [])
     # A page with a picture and (almost) no text is a scan; a blank page is just blank.
     scanned = [n for n in empty if _has_image(pdf[n - 1])]
+    garbled = [n for n in garbled if n not in scanned]
 
     notes: list[str] = []
     why_not = _OCR_OFF if ocr is None else ocr.unavailable()
@@ -112,6 +117,11 @@ def _read(path: Path, pdf, ocr: Ocr | None) -> Extracted:
     if len(empty) + len(unreadable) == n_pages:
         if len(unreadable) == n_pages:
             raise LoaderError("the PDF is damaged: no page could be read; get a fresh copy")
+        if garbled and not scanned:
+            raise LoaderError(
+                "the text layer cannot be read (its fonts have no character map): "
+                "export the PDF again, or print it to PDF and put that in the corpus"
+            )
         if not scanned:
             raise LoaderError("the PDF has no text (blank pages or drawings only)")
         if why_not is None:
@@ -124,6 +134,8 @@ def _read(path: Path, pdf, ocr: Ocr | None) -> Extracted:
         )
     if unreadable:
         notes.append(f"{_pages(unreadable)} could not be read (damaged)")
+    if garbled:
+        notes.append(f"{_pages(garbled)} left out: the text layer cannot be read")
     if scanned:
         detail = "OCR found no text" if why_not is None else why_not
         notes.append(f"{_pages(scanned)} without a text layer (scanned?): {detail}")
@@ -198,6 +210,16 @@ def _trim(lines: list[list]) -> list[list]:
 
 def _visible(page: Page) -> int:
     return sum(len(w.text) for block in page.blocks for line in block for w in line)
+
+
+def _usable(page: Page) -> bool:
+    """Enough text, and text made of words rather than symbols and unmapped glyphs."""
+    chars = "".join(w.text for block in page.blocks for line in block for w in line)
+    if len(chars) < _MIN_PAGE_CHARS:
+        return False
+    wordlike = sum(c.isalnum() for c in chars)
+    unmapped = sum(c == "\ufffd" or unicodedata.category(c) in ("Co", "Cn") for c in chars)
+    return wordlike >= 0.5 * len(chars) and unmapped <= 0.1 * len(chars)
 
 
 def _has_image(page) -> bool:

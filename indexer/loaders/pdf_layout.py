@@ -55,16 +55,17 @@ class Page:
 
 def pdfium_page(page) -> Page:
     """The words of a pypdfium2 page with their boxes, in reading order."""
-    width, height = page.get_size()
+    # Positions are kept relative to the crop box: the part of the page a viewer shows.
+    left, bottom, right, top = page.get_bbox()  # the crop box, inherited ones included
     textpage = page.get_textpage()
     try:
-        words = _words(textpage, height)
+        words = _words(textpage, left, top)
     finally:
         textpage.close()
-    return Page(width, height, reading_order(words))
+    return Page(right - left, top - bottom, reading_order(words))
 
 
-def _words(textpage, page_height: float) -> list[Word]:
+def _words(textpage, page_left: float, page_top: float) -> list[Word]:
     """Words split where pdfium puts white space (its own, generated ones included).
 
     A word is boxed from its first and last letter; only a word whose letters do not run
@@ -80,7 +81,7 @@ def _words(textpage, page_height: float) -> list[Word]:
 
     def box(i: int) -> tuple[float, float, float, float]:
         left, bottom, right, top = textpage.get_charbox(i, loose=True)
-        return left, page_height - top, right, page_height - bottom
+        return left - page_left, page_top - top, right - page_left, page_top - bottom
 
     words: list[Word] = []
     for m in _RUN.finditer(text):

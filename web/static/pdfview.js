@@ -66,9 +66,11 @@ async function start(view) {
     view.dataset.shown = String(number); // for tests and screenshots: this page is drawn
   }
 
+  const jump = document.querySelector(".jump a");
   function showOriginal(on) {
     view.hidden = !on;
     text.hidden = on;
+    if (jump) jump.hash = on ? "#origineel" : "#citaat"; // "to the marked text" follows the view
     toggle.textContent = on ? "Toon de opgeschoonde tekst" : "Toon de originele pagina";
     toggle.setAttribute("aria-pressed", String(!on));
   }
