@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from conftest import RecordingProgress, make_settings
 from document_factory import (
     MAGAZINE_CAPTION,
     MAGAZINE_FOOTER,
@@ -128,7 +128,9 @@ def test_without_tesseract_a_scan_is_skipped_with_the_package_to_install(
     assert "apt-get install tesseract-ocr tesseract-ocr-nld" in message
 
 
-def test_ocr_can_be_turned_off(pdf_corpus: Path, tmp_path: Path, cache_dir: Path) -> None:
+def test_ocr_can_be_turned_off(
+    pdf_build, pdf_corpus: Path, tmp_path: Path, cache_dir: Path
+) -> None:
     from indexer.build import build_index
 
     corpus = tmp_path / "corpus"
@@ -144,9 +146,12 @@ def test_ocr_can_be_turned_off(pdf_corpus: Path, tmp_path: Path, cache_dir: Path
             "copy made with `ocrmypdf` in the corpus), then run `beleidszoeker index` again",
         )
     ]
-    # Turning it on reads the scan at the next run (from the OCR cache here).
-    report = build_index(settings.with_overrides(ocr=True))
+    # Turning it on reads the scan at the next run, from the OCR cache: the session index
+    # read these very bytes already, so no page is OCR'd again.
+    progress = RecordingProgress()
+    report = build_index(settings.with_overrides(ocr=True), progress)
     assert "raadsbesluit.pdf" in report.added and report.skipped == []
+    assert progress.steps == []
 
 
 # --- Columns ---------------------------------------------------------------------------
