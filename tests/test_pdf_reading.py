@@ -223,3 +223,25 @@ def test_encrypted_truncated_and_empty_pdfs_are_skipped_with_a_reason(
     assert "truncated" in reasons["afgebroken.pdf"]
     assert "the file is empty (0 bytes)" in reasons["leeg.pdf"]
     assert report.added == ["nota.pdf"]
+
+
+def test_three_columns_with_aligned_paragraph_breaks_are_read_column_by_column() -> None:
+    """Paragraph breaks at the same height in all columns must not cut the page into rows
+    (which would read the tops of all columns before their bottoms)."""
+    from indexer.loaders.pdf_layout import Word, reading_order
+
+    words: list[Word] = []
+    for col in range(3):
+        x = 40 + col * 180
+        y = 100.0
+        for line in range(8):
+            if line == 4:
+                y += 14  # a paragraph break, at the same height in every column
+            words.append(Word(f"k{col}r{line}a", x, y, x + 60, y + 11, 10))
+            words.append(Word(f"k{col}r{line}b", x + 63, y, x + 150, y + 11, 10))
+            y += 14
+    words.append(Word("Kop", 40, 50, 560, 70, 18))  # a title over all columns
+    blocks = reading_order(list(reversed(words)))  # drawn in any order
+    order = [w.text for block in blocks for line in block for w in line]
+    expected = ["Kop"] + [f"k{c}r{r}{s}" for c in range(3) for r in range(8) for s in "ab"]
+    assert order == expected
