@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     candidates: int = Field(100, ge=10, description="hits per retriever before fusion")
 
     max_file_mb: float = Field(50.0, gt=0, description="larger files are skipped")
+    ocr: bool = Field(True, description="read scanned PDF pages with Tesseract")
+    ocr_lang: str = Field(
+        "nld", pattern=r"^[a-z_]+(?:\+[a-z_]+)*$", description="Tesseract model(s), e.g. nld+eng"
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

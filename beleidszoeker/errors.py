@@ -41,3 +41,14 @@ class UnknownDocumentError(BeleidszoekerError):
 
 class EmbedderUnavailableError(BeleidszoekerError):
     """The configured embedding backend cannot be loaded."""
+
+
+class DocumentFileError(BeleidszoekerError):
+    """A document's original file cannot be served (gone, or outside the corpus folder)."""
+
+    def __init__(self, document_id: str, reason: str) -> None:
+        super().__init__(
+            f"The original file of document {document_id!r} {reason}: "
+            "run `beleidszoeker index` to bring the index up to date with the corpus folder."
+        )
+        self.document_id = document_id

@@ -23,6 +23,7 @@ class RichProgress:
             transient=False,
         )
         self._task = None
+        self._steps: dict[str, object] = {}
 
     def __enter__(self) -> RichProgress:
         self._bar.__enter__()
@@ -37,6 +38,11 @@ class RichProgress:
     def advance(self, n: int) -> None:
         if self._task is not None:
             self._bar.advance(self._task, n)
+
+    def step(self, task: str, done: int, total: int) -> None:
+        if task not in self._steps:
+            self._steps[task] = self._bar.add_task(task, total=total)
+        self._bar.update(self._steps[task], completed=done, total=total)
 
     def message(self, text: str) -> None:
         self._bar.console.print(text)

@@ -1,4 +1,5 @@
-"""Ingest figures: PDF parsing, embedding throughput, and re-indexing the shipped corpus.
+"""Ingest figures: PDF text layer and OCR, embedding throughput, and re-indexing the
+shipped corpus.
 
     .venv/bin/python -m benchmarks.ingest_bench
 
@@ -139,8 +140,50 @@ def bench_embedding(n_chunks: int) -> dict[str, object]:
     }
 
 
+def bench_ocr(n_pages: int) -> dict[str, object]:
+    """Scanned pages per second through the PDF loader with Tesseract (cold OCR cache),
+    and again with the cache warm (a re-index of the same file)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from document_factory import SCAN_PAGES, write_scan_pdf
+
+    from indexer.loaders.pdf import load_pdf
+    from indexer.ocr import Ocr
+
+    ocr = Ocr(Path(tempfile.mkdtemp()) / "ocr")
+    if ocr.unavailable():
+        return {"missing": ocr.unavailable()}
+    with tempfile.TemporaryDirectory() as tmp:
+        pages = [SCAN_PAGES[i % len(SCAN_PAGES)] for i in range(n_pages)]
+        scan = write_scan_pdf(Path(tmp) / "scan.pdf", pages)
+        t0 = time.perf_counter()
+        load_pdf(scan, ocr)
+        cold = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        load_pdf(scan, ocr)
+        warm = time.perf_counter() - t0
+    shutil.rmtree(ocr.cache_dir.parent, ignore_errors=True)
+    return {
+        "pages": n_pages,
+        "lang": ocr.lang,
+        "dpi": ocr.dpi,
+        "seconds": round(cold, 2),
+        "pages_per_s": round(n_pages / cold, 3),
+        "cached_pages_per_s": round(n_pages / warm, 1),
+    }
+
+
 def write_markdown(results: dict[str, object], path: Path) -> None:
     p, r, e = results["parse"], results["reindex"], results["embedding"]
+    o = results["ocr"]
+    ocr_rows = (
+        [f"| OCR, scanned pages | not measured: {o['missing']} |"]
+        if "missing" in o
+        else [
+            f"| OCR, scanned pages (Tesseract {o['lang']}, {o['dpi']} dpi, cold cache) | "
+            f"**{o['pages_per_s']} pages/s** ({o['pages']} A4 pages in {o['seconds']} s) |",
+            f"| OCR, same file again (cache by file hash) | {o['cached_pages_per_s']} pages/s |",
+        ]
+    )
     lines = [
         "# Ingest benchmarks",
         "",
@@ -150,8 +193,10 @@ def write_markdown(results: dict[str, object], path: Path) -> None:
         "",
         "| figure | value |",
         "| --- | --- |",
-        f"| PDF parsing (loader) | **{p['load_pages_per_s']} pages/s** "
+        f"| PDF text layer (loader: pypdfium2, reading order, word positions) | "
+        f"**{p['load_pages_per_s']} pages/s** "
         f"({p['pages']} pages in {p['documents']} generated PDFs) |",
+        *ocr_rows,
         f"| PDF parsing + cleaning + chunking | {p['load_clean_chunk_pages_per_s']} pages/s |",
         f"| Embedding, cold cache | **{e['chunks_per_s']} chunks/s** ({e['chunks']} chunks of "
         f"~{e['mean_chars']} chars, {e['embedder']}, batch {e['batch_size']}) |",
@@ -175,6 +220,7 @@ def main() -> None:
     parser.add_argument("--pdf-docs", type=int, default=20)
     parser.add_argument("--pdf-pages", type=int, default=15)
     parser.add_argument("--embed-chunks", type=int, default=60)
+    parser.add_argument("--ocr-pages", type=int, default=6)
     parser.add_argument("--cache", type=Path, default=ROOT / "data" / "cache")
     args = parser.parse_args()
 
@@ -184,6 +230,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "load_before": load_before,
         "parse": bench_parse(args.pdf_docs, args.pdf_pages),
+        "ocr": bench_ocr(args.ocr_pages),
         "reindex": bench_reindex(args.cache),
         "embedding": bench_embedding(args.embed_chunks),
     }

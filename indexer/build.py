@@ -16,6 +16,7 @@ from indexer.chunking import chunk_document
 from indexer.cleaning import CleanText, clean
 from indexer.embedders import get_embedder
 from indexer.keyword import STEMMER, KeywordIndex
+from indexer.ocr import Ocr
 from indexer.schema import Chunk, Document
 from indexer.sentences import split_sentences
 from indexer.store import (
@@ -27,10 +28,13 @@ from indexer.store import (
     write_index,
 )
 from indexer.vector_cache import VectorCache, embed_with_cache
+from indexer.words import WordBoxes
 
 # Bump when cleaning, section detection, chunking or the keyword index change their output,
 # so `beleidszoeker index` rebuilds instead of calling an index built by older code current.
-PIPELINE_VERSION = 6
+PIPELINE_VERSION = 7  # 7: PDFs read in reading order by pypdfium2, word positions kept
+
+PDF_READER = "pypdfium2+xycut"
 
 
 @dataclass
@@ -60,6 +64,9 @@ class Progress:
 
     def message(self, text: str) -> None: ...
 
+    def step(self, task: str, done: int, total: int) -> None:
+        """A second bar beside the current one (pages of one document being read)."""
+
 
 def build_index(
     settings: Settings, progress: Progress | None = None, force: bool = False
@@ -81,7 +88,9 @@ def build_index(
         "pipeline": PIPELINE_VERSION,
     }
 
-    previous = _previous(settings, chunking)
+    ocr = _ocr(settings, progress)
+    reading = {"pdf": PDF_READER, "ocr": _ocr_state(ocr)}
+    previous = _previous(settings, chunking, reading)
     old_manifest = previous.manifest if previous else read_manifest(settings.index_dir)
     if not force and previous is not None and old_manifest.get("corpus_fingerprint") == fingerprint:
         report.up_to_date = True
@@ -97,6 +106,7 @@ def build_index(
 
     documents: dict[str, Document] = {}
     texts: dict[str, CleanText] = {}
+    words: dict[str, WordBoxes] = {}
     chunks: list[Chunk] = []
     old_by_path = {d.path: d for d in previous.documents.values()} if previous else {}
     old_chunks: dict[str, list[Chunk]] = {}
@@ -114,6 +124,7 @@ def build_index(
         if changed and previous is not None:
             documents[old.id] = old  # its old sha256 makes the next run try again
             texts[old.id] = previous.clean_text(old.id)
+            _keep_words(words, previous, old.id)
             chunks.extend(old_chunks.get(old.id, []))
             report.kept.append(src.relpath)
             reason += "; the previously indexed version is kept"
@@ -137,11 +148,12 @@ def build_index(
             doc = _document(src, meta, old.title if not meta.get("title") else None, old)
             documents[doc.id] = doc
             texts[doc.id] = previous.clean_text(doc.id)
+            _keep_words(words, previous, doc.id)
             chunks.extend(old_chunks.get(doc.id, []))
             report.unchanged.append(src.relpath)
             continue
         try:
-            extracted = loaders.load(src.path)
+            extracted = loaders.load(src.path, ocr)
         except loaders.LoaderError as exc:
             skip(src, old, str(exc))
             continue
@@ -163,6 +175,8 @@ def build_index(
         doc.n_pages = len(extracted.page_starts) + 1 if extracted.page_starts is not None else None
         documents[doc.id] = doc
         texts[doc.id] = cleaned
+        if extracted.words is not None:
+            words[doc.id] = extracted.words
         chunks.extend(doc_chunks)
         (report.changed if old is not None else report.added).append(src.relpath)
 
@@ -207,6 +221,7 @@ def build_index(
             "dim": int(vectors.shape[1]),
         },
         "chunking": chunking,
+        "reading": reading,
         "keyword": {"stemmer": STEMMER, "stopwords": "nl"},
         "corpus_dir": str(settings.corpus_dir),
         "corpus_fingerprint": fingerprint,
@@ -218,7 +233,7 @@ def build_index(
     data = IndexData(
         manifest, documents, chunks, np.asarray(vectors, np.float32), keyword, sentences
     )
-    report.index_path = write_index(settings.index_dir, data, texts)
+    report.index_path = write_index(settings.index_dir, data, texts, words)
     report.n_chunks = len(chunks)
     report.seconds = time.perf_counter() - t0
     return report
@@ -241,20 +256,46 @@ def _sentences(chunks: list[Chunk]) -> tuple[np.ndarray, np.ndarray, list[str]]:
     )
 
 
-def _previous(settings: Settings, chunking: dict[str, int]) -> IndexData | None:
-    """The current index, if it can be reused (same format, embedder and chunking)."""
+def _previous(
+    settings: Settings, chunking: dict[str, int], reading: dict[str, str | None]
+) -> IndexData | None:
+    """The current index, if it can be reused (same format, embedder, chunking and way of
+    reading PDFs: turning OCR on, or installing Tesseract, reads the scans again)."""
     manifest = read_manifest(settings.index_dir)
     if (
         manifest is None
         or manifest.get("format_version") != FORMAT_VERSION
         or manifest.get("embedder", {}).get("spec") != settings.embedder
         or manifest.get("chunking") != chunking
+        or manifest.get("reading") != reading
     ):
         return None
     try:
         return load_index(settings.index_dir, settings.embedder)
     except (BeleidszoekerError, OSError, ValueError):
         return None
+
+
+def _ocr(settings: Settings, progress: Progress) -> Ocr | None:
+    """OCR as configured; its results are cached beside the vectors."""
+    if not settings.ocr:
+        return None
+
+    def on_page(name: str, done: int, total: int) -> None:
+        progress.step(f"OCR {name}", done, total)
+
+    return Ocr(settings.cache_dir / "ocr", lang=settings.ocr_lang, on_page=on_page)
+
+
+def _ocr_state(ocr: Ocr | None) -> str | None:
+    """What the manifest records of OCR: the model in use, or None (off or not installed)."""
+    return None if ocr is None or ocr.unavailable() else f"tesseract:{ocr.lang}"
+
+
+def _keep_words(words: dict[str, WordBoxes], previous: IndexData, doc_id: str) -> None:
+    kept = previous.word_boxes(doc_id)
+    if kept is not None:
+        words[doc_id] = kept
 
 
 def _document(

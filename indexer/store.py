@@ -23,6 +23,7 @@ from beleidszoeker.errors import IndexMismatchError, IndexMissingError
 from indexer.cleaning import CleanText
 from indexer.keyword import KeywordIndex
 from indexer.schema import Chunk, Document
+from indexer.words import WordBoxes
 
 FORMAT_VERSION = 2  # 2: sentence vectors beside the passage vectors
 MANIFEST = "manifest.json"
@@ -53,6 +54,13 @@ class IndexData:
             self._texts[document_id] = CleanText(text, offsets)
         return self._texts[document_id]
 
+    def word_boxes(self, document_id: str) -> WordBoxes | None:
+        """Where the words of a PDF stand on its pages; None for other formats."""
+        if self.path is None or document_id not in self.documents:
+            return None
+        path = self.path / "texts" / f"{document_id}.words.npz"
+        return WordBoxes.load(path) if path.exists() else None
+
 
 @dataclass
 class SentenceVectors:
@@ -72,8 +80,16 @@ def builds_dir(index_dir: Path) -> Path:
     return index_dir.parent / f"{index_dir.name}.builds"
 
 
-def write_index(index_dir: Path, data: IndexData, texts: dict[str, CleanText]) -> Path:
-    """Write a complete build next to the live one, then swap the link to it."""
+def write_index(
+    index_dir: Path,
+    data: IndexData,
+    texts: dict[str, CleanText],
+    words: dict[str, WordBoxes] | None = None,
+) -> Path:
+    """Write a complete build next to the live one, then swap the link to it.
+
+    ``words`` (PDFs) are written beside each document's text as ``<id>.words.npz``.
+    """
     import faiss
 
     root = builds_dir(index_dir)
@@ -86,6 +102,8 @@ def write_index(index_dir: Path, data: IndexData, texts: dict[str, CleanText]) -
         for doc_id, clean in texts.items():
             (tmp / "texts" / f"{doc_id}.txt").write_text(clean.text, encoding="utf-8")
             np.save(tmp / "texts" / f"{doc_id}.offsets.npy", clean.offsets)
+        for doc_id, boxes in (words or {}).items():
+            boxes.save(tmp / "texts" / f"{doc_id}.words.npz")
         with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
             for c in data.chunks:
                 f.write(c.model_dump_json() + "\n")

@@ -6,19 +6,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
 
 from beleidszoeker.config import Settings, get_settings
 from beleidszoeker.errors import (
     BeleidszoekerError,
+    DocumentFileError,
     EmbedderUnavailableError,
     EmptyQueryError,
     IndexMismatchError,
     IndexMissingError,
     UnknownDocumentError,
 )
-from search_api.deps import FiltersDep, KParam, ModeParam, QueryParam, SearcherDep
+from search_api.deps import (
+    FiltersDep,
+    KParam,
+    ModeParam,
+    QueryParam,
+    SearcherDep,
+    SettingsDep,
+)
 from search_api.models import (
     AskResponse,
     DocumentInfo,
@@ -87,6 +95,26 @@ def document(
     return document_text(searcher.index, document_id, start, end)
 
 
+@router.get(
+    "/documents/{document_id}/file",
+    response_class=FileResponse,
+    responses={
+        200: {"description": "the original file", "content": {"application/octet-stream": {}}},
+        **NOT_FOUND,
+    },
+)
+def document_file(
+    document_id: Annotated[str, Path(description="a document id from /api/documents")],
+    searcher: SearcherDep,
+    settings: SettingsDep,
+) -> FileResponse:
+    """The document's original file (PDF, Word, ...), as it lies in the corpus folder."""
+    from search_api.documents import document_file
+
+    path = document_file(searcher.index, settings.corpus_dir, document_id)
+    return FileResponse(path, filename=path.name, content_disposition_type="inline")
+
+
 @router.get("/health", response_model=Health)
 def health(searcher: SearcherDep) -> Health:
     """Whether an index is loaded, and a summary of its manifest."""
@@ -98,6 +126,7 @@ def health(searcher: SearcherDep) -> Health:
 # Domain errors are translated here, at the edge: status code plus the user-readable message.
 _STATUS: list[tuple[type[BeleidszoekerError], int]] = [
     (UnknownDocumentError, 404),
+    (DocumentFileError, 404),
     (IndexMissingError, 503),
     (IndexMismatchError, 503),
     (EmbedderUnavailableError, 503),

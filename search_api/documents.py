@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from beleidszoeker.errors import UnknownDocumentError
+from pathlib import Path
+
+from beleidszoeker.errors import DocumentFileError, UnknownDocumentError
 from indexer.schema import Document
 from indexer.store import IndexData
+from indexer.words import Box
 from search_api.models import DocumentInfo, DocumentText, IndexSummary
 
 
@@ -45,3 +48,34 @@ def index_summary(index: IndexData) -> IndexSummary:
         chunk_size=chunking.get("size"),
         chunk_overlap=chunking.get("overlap"),
     )
+
+
+def document_file(index: IndexData, corpus_dir: Path, document_id: str) -> Path:
+    """The original file of a document, only ever a file inside ``corpus_dir``.
+
+    The path comes from the index, never from the request; even so it is resolved (links
+    followed) and refused when it leads out of the corpus folder.
+    """
+    doc = index.documents.get(document_id)
+    if doc is None:
+        raise UnknownDocumentError(document_id)
+    root = corpus_dir.resolve()
+    path = (root / doc.path).resolve()
+    if not path.is_relative_to(root):
+        raise DocumentFileError(document_id, "lies outside the corpus folder")
+    if not path.is_file():
+        raise DocumentFileError(document_id, f"is no longer in the corpus folder ({doc.path})")
+    return path
+
+
+def highlight_boxes(index: IndexData, document_id: str, start: int, end: int) -> list[Box]:
+    """Boxes over the words of the cleaned-text span ``[start, end)`` on the original
+    pages (PDFs only; an empty list for other formats)."""
+    if document_id not in index.documents:
+        raise UnknownDocumentError(document_id)
+    words = index.word_boxes(document_id)
+    clean = index.clean_text(document_id)
+    start, end = max(0, start), min(end, len(clean.text))
+    if words is None or start >= end:
+        return []
+    return words.in_span(*clean.to_source(start, end))

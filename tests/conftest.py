@@ -105,3 +105,58 @@ def evil_settings(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> 
     settings = make_settings(corpus, root / "index", cache_dir, chunk_size=400, chunk_overlap=60)
     build_index(settings)
     return settings
+
+
+class RecordingProgress:
+    """indexer.build.Progress that keeps what it was told, to check progress reporting."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, int, int]] = []
+
+    def start(self, task: str, total: int) -> None: ...
+
+    def advance(self, n: int) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+    def step(self, task: str, done: int, total: int) -> None:
+        self.steps.append((task, done, total))
+
+
+@pytest.fixture(scope="session")
+def pdf_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture texts plus PDFs as users have them: a 3-page scan without a text layer
+    (raadsbesluit.pdf) and a two-column magazine (magazine.pdf)."""
+    from document_factory import write_magazine_pdf, write_scan_pdf
+
+    corpus = tmp_path_factory.mktemp("pdf") / "corpus"
+    shutil.copytree(FIXTURE_CORPUS, corpus)
+    write_scan_pdf(corpus / "raadsbesluit.pdf")
+    write_magazine_pdf(corpus / "magazine.pdf")
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def pdf_build(pdf_corpus: Path, cache_dir: Path):
+    """``pdf_corpus`` indexed once per session, OCR included (its pages are read once and
+    cached in the session cache); returns (settings, build report, progress record)."""
+    from indexer.build import build_index
+
+    settings = make_settings(
+        pdf_corpus, pdf_corpus.parent / "index", cache_dir, chunk_size=400, chunk_overlap=60
+    )
+    progress = RecordingProgress()
+    report = build_index(settings, progress)
+    return settings, report, progress
+
+
+@pytest.fixture(scope="session")
+def pdf_settings(pdf_build) -> Settings:
+    return pdf_build[0]
+
+
+@pytest.fixture(scope="session")
+def pdf_index(pdf_settings: Settings):
+    from search_api.engine import get_searcher
+
+    return get_searcher(pdf_settings)

@@ -361,7 +361,8 @@ def test_bad_files_are_skipped_with_one_line_each_and_the_rest_is_indexed(
     expected = {
         "beveiligd.pdf": "password-protected",
         "kapot.pdf": "damaged",
-        "gescand.pdf": "no text layer (scanned?): run OCR first",
+        # Grey bars where text would be: OCR runs, and finds nothing to read.
+        "gescand.pdf": "no text layer (scanned?) and OCR found no text on its pages",
         "leeg.docx": "the Word file has no text",
         "groot.txt": "larger than 1 MB",
         "begroting.xlsx": "unsupported file type .xlsx",

@@ -32,6 +32,7 @@ def create_app(
     app.config.from_mapping(
         SETTINGS=settings or get_settings(),
         HTMX_JS=assets.DEFAULT_HTMX_JS,
+        PDFJS_DIR=assets.PDFJS_DIR,
         EXAMPLE_QUESTIONS=[
             "welke projecten gaan over waterstof?",
             "wat heeft de provincie beloofd over snel internet?",
@@ -41,6 +42,7 @@ def create_app(
     if test_config:
         app.config.from_mapping(test_config)
     app.config["HTMX_AVAILABLE"] = assets.check_htmx(app.config["HTMX_JS"])
+    app.config["PDFJS_AVAILABLE"] = assets.check_pdfjs(app.config["PDFJS_DIR"])
 
     HTMX(app)
     app.register_blueprint(views.bp)

@@ -1,12 +1,15 @@
 """The source viewer's page model: a cleaned document as headings and paragraphs, with the
-cited span marked, and the section list to jump around."""
+cited span marked, and the section list to jump around; for a PDF also its original page
+with the cited words boxed."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
 from indexer.sections import SEPARATOR, Section
+from indexer.words import Box
 from web.highlight import Piece, split_span
 
 _PARAGRAPH = re.compile(r"[^\n]+(?:\n[^\n]+)*")  # lines up to a blank line
@@ -66,3 +69,22 @@ def document_page(text: str, sections: list[Section], span: tuple[int, int] | No
             blocks.append(Block("paragraph", pieces, anchor=anchor if first else None))
             first = False
     return DocumentPage(blocks, links, span)
+
+
+@dataclass(frozen=True)
+class OriginalPage:
+    """What the page viewer (PDF.js) needs: the file, the page to open and the boxes to
+    draw over the cited words, as JSON ``[[page, x0, y0, x1, y1], ...]`` in fractions of
+    the page."""
+
+    file_url: str
+    page: int
+    pages: int
+    boxes: str
+
+
+def original_page(file_url: str, n_pages: int, boxes: list[Box]) -> OriginalPage:
+    """The viewer opens on the page where the cited text starts (page 1 without one)."""
+    rows = [[b.page, *(round(v, 5) for v in (b.x0, b.y0, b.x1, b.y1))] for b in boxes]
+    page = boxes[0].page if boxes else 1
+    return OriginalPage(file_url, page, n_pages, json.dumps(rows))

@@ -12,20 +12,22 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 
-from beleidszoeker.errors import EmptyQueryError, UnknownDocumentError
+from beleidszoeker.errors import DocumentFileError, EmptyQueryError, UnknownDocumentError
 from indexer.sections import detect_sections
 from search_api.answer import answer_question
-from search_api.documents import document_text, list_documents
-from search_api.models import DocumentInfo
+from search_api.documents import document_file as find_file
+from search_api.documents import document_text, highlight_boxes, list_documents
+from search_api.models import DocumentInfo, DocumentText
 from search_api.retrieval import Searcher
 from web.deps import current_settings, get_searcher
 from web.errors import message
 from web.form import MODE_LABELS, SearchForm
 from web.results import results_view
-from web.viewer import document_page, parse_span
+from web.viewer import OriginalPage, document_page, original_page, parse_span
 
 bp = Blueprint("web", __name__)
 
@@ -97,5 +99,26 @@ def document(doc_id: str):
         "document.html",
         doc=doc,
         page=document_page(text, detect_sections(text), span),
+        original=_original(doc, span),
         back=url_for(".search", **form.params()) if form.q else None,
     )
+
+
+def _original(doc: DocumentText, span: tuple[int, int] | None) -> OriginalPage | None:
+    """The PDF page viewer's data, for a PDF when PDF.js is installed."""
+    index = get_searcher().index
+    is_pdf = index.documents[doc.id].path.lower().endswith(".pdf")
+    if not (is_pdf and doc.n_pages and current_app.config["PDFJS_AVAILABLE"]):
+        return None
+    boxes = highlight_boxes(index, doc.id, *span) if span else []
+    return original_page(url_for(".document_file", doc_id=doc.id), doc.n_pages, boxes)
+
+
+@bp.get("/documents/<doc_id>/file")
+def document_file(doc_id: str):
+    """The original file, for the page viewer (the same as GET /api/documents/{id}/file)."""
+    try:
+        path = find_file(get_searcher().index, current_settings().corpus_dir, doc_id)
+    except (UnknownDocumentError, DocumentFileError):
+        abort(404)
+    return send_file(path, download_name=path.name, max_age=0)

@@ -10,6 +10,7 @@ from indexer.loaders.docx import load_docx
 from indexer.loaders.html import load_html
 from indexer.loaders.pdf import load_pdf
 from indexer.loaders.text import load_text
+from indexer.ocr import Ocr
 
 Loader = Callable[[Path], Extracted]
 
@@ -43,8 +44,11 @@ def supported_extensions() -> list[str]:
     return sorted(LOADERS)
 
 
-def load(path: Path) -> Extracted:
-    """Extract the text of ``path``; raises LoaderError with a user-readable reason."""
+def load(path: Path, ocr: Ocr | None = None) -> Extracted:
+    """Extract the text of ``path``; raises LoaderError with a user-readable reason.
+
+    Scanned PDF pages are read with ``ocr``; without it they are skipped with a note.
+    """
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         hint = _HINTS.get(path.suffix.lower())
@@ -52,7 +56,7 @@ def load(path: Path) -> Extracted:
             f"unsupported file type {path.suffix or '(none)'}"
             + (f": {hint}" if hint else f"; supported: {', '.join(supported_extensions())}")
         )
-    return loader(path)
+    return load_pdf(path, ocr) if loader is load_pdf else loader(path)
 
 
 __all__ = ["Extracted", "LoaderError", "load", "supported_extensions", "LOADERS"]

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from indexer.words import WordBoxes
 
 
 class LoaderError(Exception):
@@ -15,6 +19,7 @@ class Extracted:
 
     ``page_starts`` holds the offsets in ``text`` where pages 2, 3, ... begin (None for
     formats without pages). ``title``/``year`` come from the file's own metadata, if any.
+    ``words`` holds where each word stands on its page (PDFs), by offsets in ``text``.
     """
 
     text: str
@@ -22,3 +27,4 @@ class Extracted:
     title: str | None = None
     year: int | None = None
     notes: list[str] = field(default_factory=list)
+    words: WordBoxes | None = None

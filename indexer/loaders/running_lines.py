@@ -27,8 +27,26 @@ def strip_running_lines(pages: list[str]) -> list[str]:
     at the top of two pages are headings, not a running header.
     """
     lines = [p.split("\n") for p in pages]
+    drop = running_lines(lines)
+    out: list[str] = []
+    for page, dropped in zip(lines, drop, strict=True):
+        kept = [ln for j, ln in enumerate(page) if j not in dropped]
+        while kept and not kept[0].strip():
+            kept.pop(0)
+        while kept and not kept[-1].strip():
+            kept.pop()
+        out.append("\n".join(kept))
+    return out
+
+
+def running_lines(pages: list[list[str]]) -> list[set[int]]:
+    """Per page, the indexes of its running lines (see ``strip_running_lines``).
+
+    Works on lines so a caller that keeps more per line (word positions) can drop the
+    same lines from its own structure.
+    """
     seen: Counter[tuple[str, int]] = Counter()
-    for i, page in enumerate(lines):
+    for i, page in enumerate(pages):
         body = [ln for ln in page if ln.strip()]
         seen.update({k for ln in body[:EDGE_LINES] + body[-EDGE_LINES:] for k in _keys(ln, i)})
     threshold = max(2, (len(pages) + 1) // 2)
@@ -38,20 +56,21 @@ def strip_running_lines(pages: list[str]) -> list[str]:
             return True
         return any(seen[k] >= threshold for k in _keys(line, i))
 
-    out: list[str] = []
-    for i, page in enumerate(lines):
+    drop: list[set[int]] = []
+    for i, page in enumerate(pages):
+        dropped: set[int] = set()
+        body = [j for j, ln in enumerate(page) if ln.strip()]
+        lo, hi = 0, len(body) - 1
         for _ in range(EDGE_LINES):
-            while page and not page[0].strip():
-                page.pop(0)
-            if page and running(page[0], i):
-                page.pop(0)
+            if lo <= hi and running(page[body[lo]], i):
+                dropped.add(body[lo])
+                lo += 1
         for _ in range(EDGE_LINES):
-            while page and not page[-1].strip():
-                page.pop()
-            if page and running(page[-1], i):
-                page.pop()
-        out.append("\n".join(page))
-    return out
+            if lo <= hi and running(page[body[hi]], i):
+                dropped.add(body[hi])
+                hi -= 1
+        drop.append(dropped)
+    return drop
 
 
 def _keys(line: str, page_index: int) -> set[tuple[str, int]]:
