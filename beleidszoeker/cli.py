@@ -88,6 +88,25 @@ def index(
 
 
 @app.command()
+def check(
+    corpus: CorpusOpt = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Verify the index builds (checksums), the corpus against the index and the vector cache."""
+    from rich.markup import escape
+
+    from indexer.check import check_index
+
+    report = check_index(_settings(corpus_dir=corpus, index_dir=index_dir))
+    for line in report.ok:
+        out.print(f"[green]ok[/green]   {escape(line)}", highlight=False)
+    for line in report.problems:
+        out.print(f"[red]fail[/red] {escape(line)}", highlight=False)
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
 def search(
     question: QuestionArg,
     k: KOpt = None,

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from beleidszoeker.config import Settings
-from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError
+from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError, IndexDamagedError
 from indexer import corpus, loaders
 from indexer.chunking import chunk_document
 from indexer.cleaning import CleanText, clean
@@ -20,6 +20,7 @@ from indexer.schema import Chunk, Document
 from indexer.sentences import split_sentences
 from indexer.store import (
     FORMAT_VERSION,
+    MANIFEST,
     IndexData,
     SentenceVectors,
     load_index,
@@ -44,9 +45,11 @@ class BuildReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     kept: list[str] = field(default_factory=list)  # changed but unreadable: old version kept
     notes: list[tuple[str, str]] = field(default_factory=list)
+    repaired: str | None = None  # why the live build could not be trusted and was rebuilt
     n_chunks: int = 0
     n_embedded: int = 0  # passages embedded anew (not found in the vector cache)
     n_sentences_embedded: int = 0
+    n_cache_invalid: int = 0  # cached vectors refused (NaN, wrong size) and embedded again
     seconds: float = 0.0
     embed_seconds: float = 0.0
 
@@ -81,9 +84,12 @@ def build_index(
         "pipeline": PIPELINE_VERSION,
     }
 
-    previous = _previous(settings, chunking)
-    old_manifest = previous.manifest if previous else read_manifest(settings.index_dir)
-    if not force and previous is not None and old_manifest.get("corpus_fingerprint") == fingerprint:
+    previous = _previous(settings, chunking, report)
+    if (
+        previous is not None
+        and not force
+        and previous.manifest.get("corpus_fingerprint") == fingerprint
+    ):
         report.up_to_date = True
         report.index_path = previous.path
         report.unchanged = sorted(previous.documents)
@@ -125,6 +131,9 @@ def build_index(
         progress.advance(1)
         old = old_by_path.get(src.relpath)
         meta = manifest_meta.get(src.relpath, {})
+        if src.problem is not None:
+            skip(src, None, src.problem)  # never kept: the old version may be the leak
+            continue
         if src.size > max_bytes:
             skip(
                 src,
@@ -142,22 +151,22 @@ def build_index(
             continue
         try:
             extracted = loaders.load(src.path)
+            cleaned = clean(extracted.text)
+            if not cleaned.text.strip():
+                skip(src, old, "no text found after cleaning")
+                continue
+            page_starts = _clean_page_starts(cleaned, extracted.page_starts)
+            doc_chunks = chunk_document(
+                src.doc_id, cleaned, settings.chunk_size, settings.chunk_overlap, page_starts
+            )
+            doc = _document(src, meta, extracted.title, None, extracted.year)
         except loaders.LoaderError as exc:
             skip(src, old, str(exc))
             continue
-        except Exception as exc:  # a parser bug on one odd file must not stop the others
+        except Exception as exc:  # a bug on one odd file must not stop the others
             skip(src, old, f"could not be read ({type(exc).__name__}: {exc}); please report it")
             continue
-        cleaned = clean(extracted.text)
-        if not cleaned.text.strip():
-            skip(src, old, "no text found after cleaning")
-            continue
         report.notes.extend((src.relpath, n) for n in extracted.notes)
-        page_starts = _clean_page_starts(cleaned, extracted.page_starts)
-        doc_chunks = chunk_document(
-            src.doc_id, cleaned, settings.chunk_size, settings.chunk_overlap, page_starts
-        )
-        doc = _document(src, meta, extracted.title, None, extracted.year)
         doc.n_chars = len(cleaned.text)
         doc.n_chunks = len(doc_chunks)
         doc.n_pages = len(extracted.page_starts) + 1 if extracted.page_starts is not None else None
@@ -193,6 +202,7 @@ def build_index(
             embedder, sentence_texts, cache, settings.embed_batch_size, progress.advance
         )
     finally:
+        report.n_cache_invalid = cache.n_invalid
         cache.close()
     report.embed_seconds = time.perf_counter() - t_embed
     sentences = SentenceVectors(rows, spans, sentence_vectors)
@@ -241,9 +251,18 @@ def _sentences(chunks: list[Chunk]) -> tuple[np.ndarray, np.ndarray, list[str]]:
     )
 
 
-def _previous(settings: Settings, chunking: dict[str, int]) -> IndexData | None:
-    """The current index, if it can be reused (same format, embedder and chunking)."""
+def _previous(
+    settings: Settings, chunking: dict[str, int], report: BuildReport
+) -> IndexData | None:
+    """The current index, if it can be reused (same format, embedder and chunking).
+
+    A damaged build is never reused, not even its unchanged documents: everything is read
+    again from the corpus, and the vector cache spares the embedding.
+    """
     manifest = read_manifest(settings.index_dir)
+    if manifest is None and settings.index_dir.resolve().is_dir():
+        report.repaired = f"the build in {settings.index_dir} has no readable {MANIFEST}"
+        return None
     if (
         manifest is None
         or manifest.get("format_version") != FORMAT_VERSION
@@ -253,6 +272,9 @@ def _previous(settings: Settings, chunking: dict[str, int]) -> IndexData | None:
         return None
     try:
         return load_index(settings.index_dir, settings.embedder)
+    except IndexDamagedError as exc:
+        report.repaired = "; ".join(exc.problems)
+        return None
     except (BeleidszoekerError, OSError, ValueError):
         return None
 

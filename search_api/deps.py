@@ -8,9 +8,7 @@ from fastapi import Depends, Query, Request
 
 from beleidszoeker.config import SearchMode, Settings
 from search_api.engine import get_searcher
-from search_api.retrieval import Filters, Searcher, split_filter
-
-MAX_QUERY_CHARS = 1000
+from search_api.retrieval import MAX_QUERY_CHARS, Filters, Searcher, split_filter
 
 
 def app_settings(request: Request) -> Settings:

@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 
-from beleidszoeker.errors import EmptyQueryError, UnknownDocumentError
+from beleidszoeker.errors import EmptyQueryError, QuestionTooLongError, UnknownDocumentError
 from indexer.sections import detect_sections
 from search_api.answer import answer_question
 from search_api.documents import document_text, list_documents
@@ -62,7 +62,7 @@ def search():
                 searcher, form.q or "", k=form.k, mode=form.mode, filters=form.filters()
             )
             results = results_view(response)
-        except (EmptyQueryError, UnknownDocumentError) as exc:
+        except (EmptyQueryError, QuestionTooLongError, UnknownDocumentError) as exc:
             error, status = message(exc), 400
 
     page = render_template(
