@@ -154,7 +154,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def _api_fallback(app: FastAPI):
+def _api_fallback():
     """JSON 404 for unknown paths under /api and 405 for known paths with another method.
 
     Without it, such requests would fall through to the web UI mounted at "/" and get a
@@ -165,7 +165,7 @@ def _api_fallback(app: FastAPI):
         allowed = sorted(
             {
                 m
-                for r in app.router.routes
+                for r in router.routes
                 if isinstance(r, APIRoute) and r.path_regex.match(request.url.path)
                 for m in r.methods
             }
@@ -200,7 +200,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     add_docs(app)
     # Last, so every real route matches first; "/" (the web UI) is mounted after this.
-    fallback = _api_fallback(app)
+    fallback = _api_fallback()
     for path in ("/api", "/api/{rest:path}"):
         app.add_api_route(path, fallback, methods=_METHODS, include_in_schema=False)
     app.add_exception_handler(BeleidszoekerError, _domain_error)
