@@ -93,9 +93,17 @@ def document(doc_id: str):
     text = doc.text
     span = parse_span(request.args.get("start"), request.args.get("end"), len(text))
     form = SearchForm.from_args(request.args, current_settings())
+    asked = request.args.get("pagina", type=int)
+    page = document_page(text, detect_sections(text), span, asked)
+    keep = {k: v for k, v in request.args.items() if k in ("start", "end", "q")}
+
+    def page_url(n: int) -> str:
+        return url_for(".document", doc_id=doc_id, pagina=n, **keep)
+
     return render_template(
         "document.html",
         doc=doc,
-        page=document_page(text, detect_sections(text), span),
+        page=page,
+        page_url=page_url,
         back=url_for(".search", **form.params()) if form.q else None,
     )
