@@ -23,8 +23,9 @@ def text_hash(text: str) -> str:
 class VectorCache:
     """A sqlite table of vectors; damage and locks become errors that say what to do."""
 
-    def __init__(self, path: Path, timeout: float = LOCK_TIMEOUT) -> None:
+    def __init__(self, path: Path, timeout: float | None = None) -> None:
         self.path = path
+        timeout = LOCK_TIMEOUT if timeout is None else timeout
         self.n_invalid = 0  # cached vectors refused (NaN, wrong size): embedded again
         path.parent.mkdir(parents=True, exist_ok=True)
         # Several processes (CLI, server, tests) may share one cache: wait for locks.
