@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from beleidszoeker.config import Settings
 from beleidszoeker.errors import BeleidszoekerError
 from indexer import corpus
-from indexer.store import abandoned, build_ids, builds_dir, read_manifest, verify_build
+from indexer.store import abandoned, builds_dir, finished_builds, read_manifest, verify_build
 from indexer.vector_cache import VectorCache
 
 REPAIR = "run `beleidszoeker index` to repair it"
@@ -31,7 +31,7 @@ def check_index(settings: Settings) -> CheckReport:
     manifest = read_manifest(index_dir) if live else None
     if live is None:
         report.problems.append(f"No index in {index_dir}: run `beleidszoeker index`.")
-    builds = build_ids(index_dir)
+    builds = finished_builds(index_dir)
     if live is not None and live not in [b.resolve() for b in builds]:
         builds.insert(0, live)  # an index folder that is not (yet) a link to a build
     for build in builds:

@@ -175,7 +175,7 @@ def verify_build(build: Path) -> list[str]:
     return problems
 
 
-def build_ids(index_dir: Path) -> list[Path]:
+def finished_builds(index_dir: Path) -> list[Path]:
     """Every finished build of ``index_dir``, newest first (by the time it was written)."""
     root = builds_dir(index_dir)
     if not root.is_dir():

@@ -12,7 +12,7 @@ from pathlib import Path
 from beleidszoeker.config import Settings
 from beleidszoeker.errors import IndexDamagedError
 from indexer.embedders import get_embedder
-from indexer.store import IndexData, build_ids, load_index
+from indexer.store import IndexData, finished_builds, load_index
 from search_api.retrieval import Searcher
 
 _lock = threading.Lock()
@@ -63,7 +63,7 @@ def _newest_good(settings: Settings, exclude: Path, current: Searcher | None) ->
     """The build already served, else the newest other build that passes its checksums."""
     if current is not None:
         return current.index
-    for build in build_ids(settings.index_dir):
+    for build in finished_builds(settings.index_dir):
         if build.resolve() == exclude:
             continue
         try:
