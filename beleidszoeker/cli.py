@@ -201,14 +201,19 @@ def serve(
 
 def _warm_up(settings: Settings) -> None:
     """Load the index, the embedder and the sentence table now, not on the first request."""
+    from rich.markup import escape
+
     from search_api.answer import answer_question
-    from search_api.engine import get_searcher
+    from search_api.engine import get_searcher, serving_problem
 
     try:
         answer_question(get_searcher(settings), "warm up", k=1)
     except BeleidszoekerError as exc:
         # Still serve: /api answers 503 with this message until the index is fixed.
-        err.print(f"[yellow]Warning:[/yellow] {exc}")
+        err.print(f"[yellow]Warning:[/yellow] {escape(str(exc))}")
+        return
+    if problem := serving_problem(settings):
+        err.print(f"[yellow]Warning:[/yellow] {escape(problem)} Serving an older build meanwhile.")
 
 
 @app.command(name="eval")

@@ -205,10 +205,11 @@ def _live_target_names(index_dir: Path) -> set[str]:
 
 
 def _prune(root: Path, keep: set[str], keep_previous: int = 1) -> None:
-    """Remove old builds, keeping the newest previous one for requests still reading it.
+    """Remove old builds, keeping the newest good previous one, for requests still reading
+    it and for a server to fall back to should the new build be damaged later.
 
     A ``.tmp-*`` folder still locked is another build being written: never touched. One
-    whose writer died (killed mid-build) holds no lock and is removed.
+    whose writer died (killed mid-build) holds no lock and is removed. So are damaged builds.
     """
     for tmp in root.glob(".tmp-*"):
         if abandoned(tmp):
@@ -216,9 +217,15 @@ def _prune(root: Path, keep: set[str], keep_previous: int = 1) -> None:
     builds = sorted(
         (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
         key=lambda p: p.stat().st_mtime,
+        reverse=True,
     )
-    old = [p for p in builds if p.name not in keep]
-    for p in old[: max(0, len(old) - keep_previous)]:
+    kept = 0
+    for p in builds:
+        if p.name in keep:
+            continue
+        if kept < keep_previous and not verify_build(p):
+            kept += 1
+            continue
         shutil.rmtree(p, ignore_errors=True)
 
 

@@ -160,6 +160,8 @@ def test_server_falls_back_to_the_newest_good_build_and_health_says_so(
     assert repaired["status"] == "ok" and repaired["warning"] is None
     assert repaired["index"]["build_id"] not in (old.name, new.name)
     assert repaired["index"]["n_documents"] == 4
+    # The good old build stays to fall back to; the damaged one is gone.
+    assert old.exists() and not new.exists()
 
 
 def test_server_keeps_its_build_when_the_link_moves_to_a_damaged_one(
