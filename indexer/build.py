@@ -167,6 +167,9 @@ def build_index(
         except loaders.LoaderError as exc:
             skip(src, old, str(exc))
             continue
+        except PermissionError as exc:
+            skip(src, old, f"cannot be read ({exc.strerror}): give the indexing user read access")
+            continue
         except Exception as exc:  # a bug on one odd file must not stop the others
             skip(src, old, f"could not be read ({type(exc).__name__}: {exc}); please report it")
             continue
