@@ -105,4 +105,7 @@ def document_page(
             pieces = split_span(m.group(0), m.start(), hs, he)
             blocks.append(Block("paragraph", pieces, anchor=anchor if first else None))
             first = False
+    if len(starts) > 1:
+        # Only this page's sections: a long document's full list would be a page of its own.
+        links = [link for link in links if link.page == page]
     return DocumentPage(blocks, links, span, page, len(starts))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import (
     Blueprint,
@@ -28,6 +29,10 @@ from web.results import results_view
 from web.viewer import document_page, parse_span
 
 bp = Blueprint("web", __name__)
+
+# A long document's headings take a second or more to find: once per text, not per page
+# view. The texts live as long as their index, so their hashes are computed once too.
+_sections = lru_cache(maxsize=16)(detect_sections)
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ def document(doc_id: str):
     span = parse_span(request.args.get("start"), request.args.get("end"), len(text))
     form = SearchForm.from_args(request.args, current_settings())
     asked = request.args.get("pagina", type=int)
-    page = document_page(text, detect_sections(text), span, asked)
+    page = document_page(text, _sections(text), span, asked)
     keep = {k: v for k, v in request.args.items() if k in ("start", "end", "q")}
 
     def page_url(n: int) -> str:
