@@ -16,6 +16,7 @@ from indexer.chunking import chunk_document
 from indexer.cleaning import CleanText, clean
 from indexer.embedders import get_embedder
 from indexer.keyword import STEMMER, KeywordIndex
+from indexer.offsets import OffsetRuns
 from indexer.schema import Chunk, Document
 from indexer.sentences import split_sentences
 from indexer.store import (
@@ -178,7 +179,8 @@ def build_index(
         doc.n_chunks = len(doc_chunks)
         doc.n_pages = len(extracted.page_starts) + 1 if extracted.page_starts is not None else None
         documents[doc.id] = doc
-        texts[doc.id] = cleaned
+        # Kept until the build is written: as runs, not 8 bytes per character.
+        texts[doc.id] = CleanText(cleaned.text, OffsetRuns.from_array(cleaned.offsets))
         chunks.extend(doc_chunks)
         (report.changed if old is not None else report.added).append(src.relpath)
 
