@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from beleidszoeker.config import Settings
 from beleidszoeker.errors import BeleidszoekerError
 from indexer import corpus
-from indexer.store import abandoned, builds_dir, finished_builds, read_manifest, verify_build
+from indexer.store import (
+    abandoned,
+    builds_dir,
+    finished_builds,
+    read_manifest,
+    unfinished_builds,
+    verify_build,
+)
 from indexer.vector_cache import VectorCache
 
 REPAIR = "run `beleidszoeker index` to repair it"
@@ -45,7 +52,7 @@ def check_index(settings: Settings) -> CheckReport:
             report.problems.append(f"{name} is damaged ({shown}): {REPAIR}.")
         else:
             report.ok.append(f"{name}: damaged, not used (removed by the next index run)")
-    stale = [p for p in builds_dir(index_dir).glob(".tmp-*") if abandoned(p)]
+    stale = [p for p in unfinished_builds(builds_dir(index_dir)) if abandoned(p)]
     if stale:
         report.ok.append(
             f"{len(stale)} unfinished build folder(s) of interrupted runs: removed by the "

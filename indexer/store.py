@@ -32,7 +32,7 @@ from indexer.schema import Chunk, Document
 # 2: sentence vectors beside the passage vectors; 3: checksums, offsets stored as runs
 FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
-WRITING = ".writing"  # locked while a build is written: a .tmp-* folder without the lock is dead
+TMP_PREFIX = ".tmp-"  # a build being written: <builds>/.tmp-<id>, locked by .tmp-<id>.lock
 
 
 @dataclass
@@ -81,13 +81,14 @@ def write_index(index_dir: Path, data: IndexData, texts: dict[str, CleanText]) -
     root = builds_dir(index_dir)
     root.mkdir(parents=True, exist_ok=True)
     build_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    tmp = root / f".tmp-{build_id}"
-    tmp.mkdir()
-    lock = (tmp / WRITING).open("w")
+    tmp = root / f"{TMP_PREFIX}{build_id}"
+    # The lock is taken before the folder exists and dropped after it is renamed, so a
+    # .tmp-* folder whose lock is free (or gone) belongs to a run that was killed.
+    lock_path = _lock_path(tmp)
+    lock = lock_path.open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     try:
-        # Held until the build is complete; a process killed meanwhile releases it, so the
-        # next build knows this folder is dead and removes it.
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        tmp.mkdir()
         (tmp / "texts").mkdir()
         for doc_id, clean in texts.items():
             (tmp / "texts" / f"{doc_id}.txt").write_text(clean.text, encoding="utf-8")
@@ -115,13 +116,13 @@ def write_index(index_dir: Path, data: IndexData, texts: dict[str, CleanText]) -
         (tmp / MANIFEST).write_text(
             json.dumps(_sealed(manifest), ensure_ascii=False, indent=2), encoding="utf-8"
         )
-        (tmp / WRITING).unlink()
         final = root / build_id
         tmp.rename(final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
+        lock_path.unlink(missing_ok=True)
         lock.close()
     _point_link(index_dir, final)
     _prune(root, keep={final.name, *_live_target_names(index_dir)})
@@ -133,7 +134,7 @@ def _build_files(build: Path) -> list[str]:
     return sorted(
         p.relative_to(build).as_posix()
         for p in build.rglob("*")
-        if p.is_file() and p.name not in (MANIFEST, WRITING)
+        if p.is_file() and p.name != MANIFEST
     )
 
 
@@ -227,25 +228,41 @@ def _prune(root: Path, keep: set[str], keep_previous: int = 1) -> None:
         shutil.rmtree(p, ignore_errors=True)
 
 
+def _lock_path(tmp: Path) -> Path:
+    return tmp.with_name(f"{tmp.name}.lock")
+
+
+def unfinished_builds(root: Path) -> list[Path]:
+    """The ``.tmp-*`` folders of builds being written or abandoned."""
+    if not root.is_dir():
+        return []
+    return [p for p in root.glob(f"{TMP_PREFIX}*") if p.is_dir()]
+
+
 def remove_abandoned(root: Path) -> None:
     """Remove the folders of builds whose writer was killed half-way."""
-    for tmp in root.glob(".tmp-*") if root.is_dir() else ():
+    for tmp in unfinished_builds(root):
         if abandoned(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
+            _lock_path(tmp).unlink(missing_ok=True)
+    for lock in root.glob(f"{TMP_PREFIX}*.lock") if root.is_dir() else ():
+        # A run killed between renaming its build and removing its lock: old and free.
+        folder = lock.with_name(lock.name.removesuffix(".lock"))
+        if not folder.exists() and time.time() - lock.stat().st_mtime > 60 and abandoned(folder):
+            lock.unlink(missing_ok=True)
 
 
 def abandoned(tmp: Path) -> bool:
     """Whether no process is writing the build in ``tmp`` any more."""
     try:
-        with (tmp / WRITING).open("r") as f:
+        with _lock_path(tmp).open("r") as f:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(f, fcntl.LOCK_UN)
             return True
     except BlockingIOError:
         return False
-    except OSError:
-        # No lock file: killed before it was made, or the folder is being renamed right now.
-        return time.time() - tmp.stat().st_mtime > 60 if tmp.exists() else False
+    except FileNotFoundError:
+        return True  # the writer drops its lock only after renaming the folder
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any] | None:

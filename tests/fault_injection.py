@@ -166,10 +166,9 @@ def run_index(
 
 
 def _tmp_builds(index: Path) -> set[str]:
-    from indexer.store import builds_dir
+    from indexer.store import builds_dir, unfinished_builds
 
-    root = builds_dir(index)
-    return {p.name for p in root.glob(".tmp-*")} if root.is_dir() else set()
+    return {p.name for p in unfinished_builds(builds_dir(index))}
 
 
 def new_document(corpus: Path, seed: int) -> str:
@@ -199,7 +198,7 @@ def kill_campaign(work: Path, cache: Path, points: list[tuple[str, float]]) -> K
     """Kill a build at each point (see ``run_index``); after each, the served index must be
     whole (the old build or the new one), and a full run afterwards must finish and leave
     no unfinished build folder behind."""
-    from indexer.store import builds_dir, load_index
+    from indexer.store import builds_dir, load_index, unfinished_builds
 
     corpus = work / "corpus"
     shutil.copytree(FIXTURE_CORPUS, corpus)
@@ -237,7 +236,7 @@ def kill_campaign(work: Path, cache: Path, points: list[tuple[str, float]]) -> K
     expected = {p.name for p in corpus.iterdir() if p.suffix in (".txt", ".md", ".html")}
     if len(final.documents) < len(expected):
         result.failures.append(f"final run: {len(final.documents)} of {len(expected)} documents")
-    leftovers = list(builds_dir(index).glob(".tmp-*"))
+    leftovers = unfinished_builds(builds_dir(index))
     if leftovers:
         result.failures.append(f"final run left {len(leftovers)} unfinished build folders")
     return result

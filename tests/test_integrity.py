@@ -25,7 +25,7 @@ from beleidszoeker.errors import VectorCacheError
 from beleidszoeker.server import create_server
 from indexer import corpus, vector_cache
 from indexer.build import build_index
-from indexer.store import WRITING, builds_dir, load_index
+from indexer.store import builds_dir, load_index
 from indexer.vector_cache import VectorCache, text_hash
 from search_api.engine import get_searcher
 from search_api.retrieval import MAX_QUERY_CHARS
@@ -270,15 +270,18 @@ def test_unfinished_builds_of_killed_runs_are_pruned_but_not_one_being_written(
     root = builds_dir(copy_settings.index_dir)
     dead = root / ".tmp-20200101T000000-dead00"
     (dead / "texts").mkdir(parents=True)
-    (dead / WRITING).touch()
+    (root / ".tmp-20200101T000000-dead00.lock").touch()  # its writer was killed: lock free
+    no_lock = root / ".tmp-20200101T000000-nolock"
+    no_lock.mkdir()  # a folder without its lock file is dead too: the lock goes last
     alive = root / ".tmp-20200101T000000-alive0"
     alive.mkdir()
-    with (alive / WRITING).open("w") as lock:
+    with (root / ".tmp-20200101T000000-alive0.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # as a build in progress holds it
         (copy_settings.corpus_dir / "nieuw.txt").write_text("Nieuw\n\nTekst.\n", "utf-8")
         build_index(copy_settings)
 
-        assert not dead.exists()
+        assert not dead.exists() and not no_lock.exists()
+        assert not (root / ".tmp-20200101T000000-dead00.lock").exists()
         assert alive.exists()
 
 
