@@ -88,6 +88,25 @@ def index(
 
 
 @app.command()
+def check(
+    corpus: CorpusOpt = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Verify the index builds (checksums), the corpus against the index and the vector cache."""
+    from rich.markup import escape
+
+    from indexer.check import check_index
+
+    report = check_index(_settings(corpus_dir=corpus, index_dir=index_dir))
+    for line in report.ok:
+        out.print(f"[green]ok[/green]   {escape(line)}", highlight=False)
+    for line in report.problems:
+        out.print(f"[red]fail[/red] {escape(line)}", highlight=False)
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
 def search(
     question: QuestionArg,
     k: KOpt = None,
@@ -182,14 +201,19 @@ def serve(
 
 def _warm_up(settings: Settings) -> None:
     """Load the index, the embedder and the sentence table now, not on the first request."""
+    from rich.markup import escape
+
     from search_api.answer import answer_question
-    from search_api.engine import get_searcher
+    from search_api.engine import get_searcher, serving_problem
 
     try:
         answer_question(get_searcher(settings), "warm up", k=1)
     except BeleidszoekerError as exc:
         # Still serve: /api answers 503 with this message until the index is fixed.
-        err.print(f"[yellow]Warning:[/yellow] {exc}")
+        err.print(f"[yellow]Warning:[/yellow] {escape(str(exc))}")
+        return
+    if problem := serving_problem(settings):
+        err.print(f"[yellow]Warning:[/yellow] {escape(problem)} Serving an older build meanwhile.")
 
 
 @app.command(name="eval")

@@ -33,6 +33,16 @@ class EmptyQueryError(BeleidszoekerError):
         )
 
 
+class QuestionTooLongError(BeleidszoekerError):
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(
+            f"The question is {length:,} characters long; ask in at most {limit:,} characters "
+            "(a question, not a whole text)."
+        )
+        self.length = length
+        self.limit = limit
+
+
 class UnknownDocumentError(BeleidszoekerError):
     def __init__(self, document_id: str) -> None:
         super().__init__(f"Unknown document {document_id!r}: see `GET /api/documents` for the ids.")
@@ -52,3 +62,21 @@ class DocumentFileError(BeleidszoekerError):
             "run `beleidszoeker index` to bring the index up to date with the corpus folder."
         )
         self.document_id = document_id
+
+
+class IndexDamagedError(BeleidszoekerError):
+    """A build whose files do not match the checksums in its manifest."""
+
+    def __init__(self, index_dir: object, build_id: str, problems: list[str]) -> None:
+        more = f" (and {len(problems) - 3} more)" if problems[3:] else ""
+        shown = "; ".join(problems[:3]) + more
+        super().__init__(
+            f"The index build {build_id} in {index_dir} is damaged ({shown}): run "
+            "`beleidszoeker index` to repair it from the documents and the vector cache."
+        )
+        self.build_id = build_id
+        self.problems = problems
+
+
+class VectorCacheError(BeleidszoekerError):
+    """The vector cache cannot be used (damaged or locked); the message says what to do."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from indexer.build import BuildReport
@@ -45,14 +46,22 @@ class RichProgress:
         self._bar.update(self._steps[task], completed=done, total=total)
 
     def message(self, text: str) -> None:
-        self._bar.console.print(text)
+        self._bar.console.print(text, markup=False, highlight=False)
 
 
 def print_build_report(console: Console, report: BuildReport) -> None:
+    if report.repaired:
+        console.print(
+            "[yellow]Repaired:[/yellow] the previous build was damaged "
+            f"({escape(report.repaired)}); "
+            "it was rebuilt from the documents and the vector cache.",
+            highlight=False,
+        )
     if report.up_to_date:
         console.print(
             f"Index is up to date ({len(report.unchanged)} documents, {report.n_chunks} passages) "
-            f"in {report.index_path}. Use --force to rebuild anyway."
+            f"in {escape(str(report.index_path))}. Use --force to rebuild anyway.",
+            highlight=False,
         )
     else:
         # Documents kept at their previous version are in the index too.
@@ -61,7 +70,8 @@ def print_build_report(console: Console, report: BuildReport) -> None:
             f"Indexed {report.n_chunks} passages from {n_docs} documents in "
             f"{report.seconds:.1f} s ({report.n_embedded} passages and "
             f"{report.n_sentences_embedded} sentences embedded in {report.embed_seconds:.1f} s) "
-            f"-> {report.index_path}"
+            f"-> {escape(str(report.index_path))}",
+            highlight=False,
         )
         for label, items in (
             ("added", report.added),
@@ -72,12 +82,22 @@ def print_build_report(console: Console, report: BuildReport) -> None:
             if items:
                 console.print(
                     f"  {label}: {len(items)}"
-                    + (f" ({', '.join(items)})" if label != "unchanged" else "")
+                    + (f" ({escape(', '.join(items))})" if label != "unchanged" else ""),
+                    highlight=False,
                 )
+    # File names and reasons are printed literally: "rich[/x]markup.txt" is a name, not markup.
+    if report.n_cache_invalid:
+        console.print(
+            f"  [yellow]note[/yellow] {report.n_cache_invalid} vectors in the vector cache were "
+            "unusable (NaN or wrong size) and were embedded again.",
+            highlight=False,
+        )
     for path, note in report.notes:
-        console.print(f"  [yellow]note[/yellow] {path}: {note}")
+        console.print(f"  [yellow]note[/yellow] {escape(path)}: {escape(note)}", highlight=False)
     for path, reason in report.skipped:
-        console.print(f"  [yellow]skipped[/yellow] {path}: {reason}")
+        console.print(
+            f"  [yellow]skipped[/yellow] {escape(path)}: {escape(reason)}", highlight=False
+        )
 
 
 def print_passages(console: Console, response: SearchResponse) -> None:
@@ -92,13 +112,16 @@ def print_passages(console: Console, response: SearchResponse) -> None:
         if p.page and p.page_end and p.page_end != p.page:
             page = f", p. {p.page}-{p.page_end}"
         console.print(
-            f"[bold]{p.rank}.[/bold] [cyan]{p.document.title}{year}[/cyan]{page}  "
-            f"[dim]score {p.score:.4f} · {p.chunk_id} · chars {p.char_start}-{p.char_end}[/dim]"
+            f"[bold]{p.rank}.[/bold] [cyan]{escape(p.document.title)}{year}[/cyan]{page}  "
+            f"[dim]score {p.score:.4f} · {escape(p.chunk_id)} · "
+            f"chars {p.char_start}-{p.char_end}[/dim]"
         )
         if p.section:
-            console.print(f"   [magenta]{p.section}[/magenta]")
+            console.print(f"   [magenta]{escape(p.section)}[/magenta]")
         text = " ".join(p.text.split())
-        console.print(f"   {text[:400]}{'…' if len(text) > 400 else ''}", highlight=False)
+        console.print(
+            f"   {text[:400]}{'…' if len(text) > 400 else ''}", highlight=False, markup=False
+        )
         console.print()
 
 
@@ -114,9 +137,10 @@ def print_answer(console: Console, response: AskResponse) -> None:
     else:
         for s in response.answer.sentences:
             refs = "".join(f"[{numbers[c]}]" for c in s.citations if c in numbers)
-            label = f"[bold]{s.label}:[/bold] " if s.label else ""
+            label = f"[bold]{escape(s.label)}:[/bold] " if s.label else ""
             bullet = "• " if response.answer.kind == "list" else ""
-            console.print(f"{bullet}{label}{s.text} [cyan]{refs}[/cyan]", highlight=False)
+            refs = escape(refs)
+            console.print(f"{bullet}{label}{escape(s.text)} [cyan]{refs}[/cyan]", highlight=False)
         cited = {c for s in response.answer.sentences for c in s.citations}
         shown = [p for p in response.passages if p.chunk_id in cited]
     console.print()
@@ -125,7 +149,8 @@ def print_answer(console: Console, response: AskResponse) -> None:
         page = f", p. {p.page}" if p.page else ""
         section = f" · {p.section}" if p.section else ""
         console.print(
-            f"[cyan][{numbers[p.chunk_id]}][/cyan] {p.document.title}{year}{page}{section} "
-            f"[dim]({p.chunk_id}, chars {p.char_start}-{p.char_end})[/dim]",
+            f"[cyan]\\[{numbers[p.chunk_id]}][/cyan] {escape(p.document.title)}{year}{page}"
+            f"{escape(section)} [dim]({escape(p.chunk_id)}, chars {p.char_start}-{p.char_end})"
+            "[/dim]",
             highlight=False,
         )

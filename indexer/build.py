@@ -10,21 +10,25 @@ from pathlib import Path
 import numpy as np
 
 from beleidszoeker.config import Settings
-from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError
+from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError, IndexDamagedError
 from indexer import corpus, loaders
 from indexer.chunking import chunk_document
 from indexer.cleaning import CleanText, clean
 from indexer.embedders import get_embedder
 from indexer.keyword import STEMMER, KeywordIndex
 from indexer.ocr import Ocr
+from indexer.offsets import OffsetRuns
 from indexer.schema import Chunk, Document
 from indexer.sentences import split_sentences
 from indexer.store import (
     FORMAT_VERSION,
+    MANIFEST,
     IndexData,
     SentenceVectors,
+    builds_dir,
     load_index,
     read_manifest,
+    remove_abandoned,
     write_index,
 )
 from indexer.vector_cache import VectorCache, embed_with_cache
@@ -48,9 +52,11 @@ class BuildReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     kept: list[str] = field(default_factory=list)  # changed but unreadable: old version kept
     notes: list[tuple[str, str]] = field(default_factory=list)
+    repaired: str | None = None  # why the live build could not be trusted and was rebuilt
     n_chunks: int = 0
     n_embedded: int = 0  # passages embedded anew (not found in the vector cache)
     n_sentences_embedded: int = 0
+    n_cache_invalid: int = 0  # cached vectors refused (NaN, wrong size) and embedded again
     seconds: float = 0.0
     embed_seconds: float = 0.0
 
@@ -79,6 +85,8 @@ def build_index(
     progress = progress or Progress()
     t0 = time.perf_counter()
     report = BuildReport()
+    # Also when nothing changed: a run killed after its swap left its folder behind.
+    remove_abandoned(builds_dir(settings.index_dir))
     files = corpus.discover(settings.corpus_dir)
     manifest_meta = corpus.read_manifest(settings.corpus_dir)
     fingerprint = corpus.corpus_fingerprint(files, manifest_meta)
@@ -90,9 +98,12 @@ def build_index(
 
     ocr = _ocr(settings, progress)
     reading = {"pdf": PDF_READER, "ocr": _ocr_state(ocr)}
-    previous = _previous(settings, chunking, reading)
-    old_manifest = previous.manifest if previous else read_manifest(settings.index_dir)
-    if not force and previous is not None and old_manifest.get("corpus_fingerprint") == fingerprint:
+    previous = _previous(settings, chunking, reading, report)
+    if (
+        previous is not None
+        and not force
+        and previous.manifest.get("corpus_fingerprint") == fingerprint
+    ):
         report.up_to_date = True
         report.index_path = previous.path
         report.unchanged = sorted(previous.documents)
@@ -136,6 +147,9 @@ def build_index(
         progress.advance(1)
         old = old_by_path.get(src.relpath)
         meta = manifest_meta.get(src.relpath, {})
+        if src.problem is not None:
+            skip(src, None, src.problem)  # never kept: the old version may be the leak
+            continue
         if src.size > max_bytes:
             skip(
                 src,
@@ -154,27 +168,31 @@ def build_index(
             continue
         try:
             extracted = loaders.load(src.path, ocr)
+            cleaned = clean(extracted.text)
+            if not cleaned.text.strip():
+                skip(src, old, "no text found after cleaning")
+                continue
+            page_starts = _clean_page_starts(cleaned, extracted.page_starts)
+            doc_chunks = chunk_document(
+                src.doc_id, cleaned, settings.chunk_size, settings.chunk_overlap, page_starts
+            )
+            doc = _document(src, meta, extracted.title, None, extracted.year)
         except loaders.LoaderError as exc:
             skip(src, old, str(exc))
             continue
-        except Exception as exc:  # a parser bug on one odd file must not stop the others
+        except PermissionError as exc:
+            skip(src, old, f"cannot be read ({exc.strerror}): give the indexing user read access")
+            continue
+        except Exception as exc:  # a bug on one odd file must not stop the others
             skip(src, old, f"could not be read ({type(exc).__name__}: {exc}); please report it")
             continue
-        cleaned = clean(extracted.text)
-        if not cleaned.text.strip():
-            skip(src, old, "no text found after cleaning")
-            continue
         report.notes.extend((src.relpath, n) for n in extracted.notes)
-        page_starts = _clean_page_starts(cleaned, extracted.page_starts)
-        doc_chunks = chunk_document(
-            src.doc_id, cleaned, settings.chunk_size, settings.chunk_overlap, page_starts
-        )
-        doc = _document(src, meta, extracted.title, None, extracted.year)
         doc.n_chars = len(cleaned.text)
         doc.n_chunks = len(doc_chunks)
         doc.n_pages = len(extracted.page_starts) + 1 if extracted.page_starts is not None else None
         documents[doc.id] = doc
-        texts[doc.id] = cleaned
+        # Kept until the build is written: as runs, not 8 bytes per character.
+        texts[doc.id] = CleanText(cleaned.text, OffsetRuns.from_array(cleaned.offsets))
         if extracted.words is not None:
             words[doc.id] = extracted.words
         chunks.extend(doc_chunks)
@@ -207,6 +225,7 @@ def build_index(
             embedder, sentence_texts, cache, settings.embed_batch_size, progress.advance
         )
     finally:
+        report.n_cache_invalid = cache.n_invalid
         cache.close()
     report.embed_seconds = time.perf_counter() - t_embed
     sentences = SentenceVectors(rows, spans, sentence_vectors)
@@ -257,11 +276,21 @@ def _sentences(chunks: list[Chunk]) -> tuple[np.ndarray, np.ndarray, list[str]]:
 
 
 def _previous(
-    settings: Settings, chunking: dict[str, int], reading: dict[str, str | None]
+    settings: Settings,
+    chunking: dict[str, int],
+    reading: dict[str, str | None],
+    report: BuildReport,
 ) -> IndexData | None:
     """The current index, if it can be reused (same format, embedder, chunking and way of
-    reading PDFs: turning OCR on, or installing Tesseract, reads the scans again)."""
+    reading PDFs: turning OCR on, or installing Tesseract, reads the scans again).
+
+    A damaged build is never reused, not even its unchanged documents: everything is read
+    again from the corpus, and the vector cache spares the embedding.
+    """
     manifest = read_manifest(settings.index_dir)
+    if manifest is None and settings.index_dir.resolve().is_dir():
+        report.repaired = f"the build in {settings.index_dir} has no readable {MANIFEST}"
+        return None
     if (
         manifest is None
         or manifest.get("format_version") != FORMAT_VERSION
@@ -272,6 +301,9 @@ def _previous(
         return None
     try:
         return load_index(settings.index_dir, settings.embedder)
+    except IndexDamagedError as exc:
+        report.repaired = "; ".join(exc.problems)
+        return None
     except (BeleidszoekerError, OSError, ValueError):
         return None
 

@@ -3,10 +3,14 @@
 ``index_dir`` is a symbolic link to one complete build under ``<index_dir>.builds/``.
 A new build is written beside the old one and the link is swapped with one rename, so a
 crash never leaves a half-written index and a running server can keep reading the old one.
+The manifest lists the size and SHA-256 of every file of the build (and a checksum of its
+own), so a build damaged on disk is detected when loaded, never served.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -19,14 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from beleidszoeker.errors import IndexMismatchError, IndexMissingError
+from beleidszoeker.errors import IndexDamagedError, IndexMismatchError, IndexMissingError
 from indexer.cleaning import CleanText
 from indexer.keyword import KeywordIndex
+from indexer.offsets import OffsetRuns
 from indexer.schema import Chunk, Document
 from indexer.words import WordBoxes
 
-FORMAT_VERSION = 2  # 2: sentence vectors beside the passage vectors
+# 2: sentence vectors beside the passage vectors; 3: checksums, offsets stored as runs
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
+TMP_PREFIX = ".tmp-"  # a build being written: <builds>/.tmp-<id>, locked by .tmp-<id>.lock
 
 
 @dataclass
@@ -44,14 +51,9 @@ class IndexData:
     _texts: dict[str, CleanText] = field(default_factory=dict)
 
     def clean_text(self, document_id: str) -> CleanText:
-        """The cleaned text of a document (read from disk on first use)."""
+        """The cleaned text of a document (all are read when the index is loaded)."""
         if document_id not in self._texts:
-            if self.path is None or document_id not in self.documents:
-                raise KeyError(document_id)
-            base = self.path / "texts" / document_id
-            text = (base.with_suffix(".txt")).read_text(encoding="utf-8")
-            offsets = np.load(base.with_suffix(".offsets.npy"))
-            self._texts[document_id] = CleanText(text, offsets)
+            raise KeyError(document_id)
         return self._texts[document_id]
 
     def word_boxes(self, document_id: str) -> WordBoxes | None:
@@ -95,13 +97,20 @@ def write_index(
     root = builds_dir(index_dir)
     root.mkdir(parents=True, exist_ok=True)
     build_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    tmp = root / f".tmp-{build_id}"
-    tmp.mkdir()
+    tmp = root / f"{TMP_PREFIX}{build_id}"
+    # The lock is taken before the folder exists and dropped after it is renamed, so a
+    # .tmp-* folder whose lock is free (or gone) belongs to a run that was killed.
+    lock_path = _lock_path(tmp)
+    lock = lock_path.open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     try:
+        tmp.mkdir()
         (tmp / "texts").mkdir()
         for doc_id, clean in texts.items():
             (tmp / "texts" / f"{doc_id}.txt").write_text(clean.text, encoding="utf-8")
-            np.save(tmp / "texts" / f"{doc_id}.offsets.npy", clean.offsets)
+            offsets = clean.offsets
+            runs = offsets if isinstance(offsets, OffsetRuns) else OffsetRuns.from_array(offsets)
+            runs.save(tmp / "texts" / f"{doc_id}.offsets.npz")
         for doc_id, boxes in (words or {}).items():
             boxes.save(tmp / "texts" / f"{doc_id}.words.npz")
         with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
@@ -120,16 +129,85 @@ def write_index(
             faiss.write_index(s_index, str(tmp / "sentences.faiss"))
         data.keyword.save(tmp / "keyword")
         manifest = {**data.manifest, "format_version": FORMAT_VERSION, "build_id": build_id}
+        manifest["files"] = {rel: _file_sum(tmp / rel) for rel in _build_files(tmp)}
         # The manifest goes last: a build directory without one is incomplete by definition.
-        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+        (tmp / MANIFEST).write_text(
+            json.dumps(_sealed(manifest), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
         final = root / build_id
         tmp.rename(final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        lock_path.unlink(missing_ok=True)
+        lock.close()
     _point_link(index_dir, final)
     _prune(root, keep={final.name, *_live_target_names(index_dir)})
     return final
+
+
+def _build_files(build: Path) -> list[str]:
+    """Every file of a build but its manifest, as posix paths relative to the build."""
+    return sorted(
+        p.relative_to(build).as_posix()
+        for p in build.rglob("*")
+        if p.is_file() and p.name != MANIFEST
+    )
+
+
+def _file_sum(path: Path) -> dict[str, Any]:
+    with path.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    return {"size": path.stat().st_size, "sha256": digest}
+
+
+def _manifest_sum(manifest: dict[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _sealed(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {**manifest, "checksum": _manifest_sum(manifest)}
+
+
+def verify_build(build: Path) -> list[str]:
+    """What is wrong with the files of a build (empty when every checksum matches)."""
+    manifest = read_manifest(build)
+    if manifest is None:
+        return [f"{MANIFEST} is missing or unreadable"]
+    if manifest.get("checksum") != _manifest_sum(manifest):
+        return [f"{MANIFEST} does not match its checksum"]
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        return [f"{MANIFEST} lists no file checksums (written by an older Beleidszoeker)"]
+    problems = []
+    for rel, expected in files.items():
+        path = build / rel
+        try:
+            if path.stat().st_size != expected.get("size"):
+                problems.append(f"{rel} has the wrong size")
+            elif _file_sum(path)["sha256"] != expected.get("sha256"):
+                problems.append(f"{rel} does not match its checksum")
+        except OSError:
+            problems.append(f"{rel} is missing")
+    return problems
+
+
+def finished_builds(index_dir: Path) -> list[Path]:
+    """Every finished build of ``index_dir``, newest first (by the time it was written)."""
+    root = builds_dir(index_dir)
+    if not root.is_dir():
+        return []
+    builds = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return sorted(builds, key=_written_at, reverse=True)
+
+
+def _written_at(build: Path) -> float:
+    try:
+        return (build / MANIFEST).stat().st_mtime
+    except OSError:
+        return build.stat().st_mtime
 
 
 def _point_link(index_dir: Path, target: Path) -> None:
@@ -146,17 +224,63 @@ def _live_target_names(index_dir: Path) -> set[str]:
 
 
 def _prune(root: Path, keep: set[str], keep_previous: int = 1) -> None:
-    """Remove old builds, keeping the newest previous one for requests still reading it.
+    """Remove old builds, keeping the newest good previous one, for requests still reading
+    it and for a server to fall back to should the new build be damaged later.
 
-    A ``.tmp-*`` folder is another build still being written: never a candidate.
+    A ``.tmp-*`` folder still locked is another build being written: never touched. One
+    whose writer died (killed mid-build) holds no lock and is removed. So are damaged builds.
     """
+    remove_abandoned(root)
     builds = sorted(
         (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
         key=lambda p: p.stat().st_mtime,
+        reverse=True,
     )
-    old = [p for p in builds if p.name not in keep]
-    for p in old[: max(0, len(old) - keep_previous)]:
+    kept = 0
+    for p in builds:
+        if p.name in keep:
+            continue
+        if kept < keep_previous and not verify_build(p):
+            kept += 1
+            continue
         shutil.rmtree(p, ignore_errors=True)
+
+
+def _lock_path(tmp: Path) -> Path:
+    return tmp.with_name(f"{tmp.name}.lock")
+
+
+def unfinished_builds(root: Path) -> list[Path]:
+    """The ``.tmp-*`` folders of builds being written or abandoned."""
+    if not root.is_dir():
+        return []
+    return [p for p in root.glob(f"{TMP_PREFIX}*") if p.is_dir()]
+
+
+def remove_abandoned(root: Path) -> None:
+    """Remove the folders of builds whose writer was killed half-way."""
+    for tmp in unfinished_builds(root):
+        if abandoned(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+            _lock_path(tmp).unlink(missing_ok=True)
+    for lock in root.glob(f"{TMP_PREFIX}*.lock") if root.is_dir() else ():
+        # A run killed between renaming its build and removing its lock: old and free.
+        folder = lock.with_name(lock.name.removesuffix(".lock"))
+        if not folder.exists() and time.time() - lock.stat().st_mtime > 60 and abandoned(folder):
+            lock.unlink(missing_ok=True)
+
+
+def abandoned(tmp: Path) -> bool:
+    """Whether no process is writing the build in ``tmp`` any more."""
+    try:
+        with _lock_path(tmp).open("r") as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f, fcntl.LOCK_UN)
+            return True
+    except BlockingIOError:
+        return False
+    except FileNotFoundError:
+        return True  # the writer drops its lock only after renaming the folder
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any] | None:
@@ -184,14 +308,24 @@ def check_compatible(manifest: dict[str, Any], embedder_spec: str, index_dir: Pa
 
 
 def load_index(index_dir: Path, embedder_spec: str) -> IndexData:
-    """Load a complete index, or explain what to run."""
+    """Load a complete, undamaged index, or explain what to run."""
+    if not index_dir.exists() and not index_dir.is_symlink():
+        raise IndexMissingError(index_dir)
+    path = index_dir.resolve()  # pin this build even if the link moves while we read
+    manifest = read_manifest(path)
+    if manifest is None and not path.is_dir():
+        raise IndexMissingError(index_dir)
+    if manifest is not None:
+        check_compatible(manifest, embedder_spec, index_dir)
+    problems = verify_build(path)
+    if problems:
+        raise IndexDamagedError(index_dir, path.name, problems)
+    return _load_build(path, manifest, index_dir)
+
+
+def _load_build(path: Path, manifest: dict[str, Any], index_dir: Path) -> IndexData:
     import faiss
 
-    manifest = read_manifest(index_dir)
-    if manifest is None:
-        raise IndexMissingError(index_dir)
-    check_compatible(manifest, embedder_spec, index_dir)
-    path = index_dir.resolve()  # pin this build even if the link moves while we read
     try:
         chunks = [
             Chunk.model_validate_json(line)
@@ -203,10 +337,13 @@ def load_index(index_dir: Path, embedder_spec: str) -> IndexData:
         vectors = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, 1), "f4")
         keyword = KeywordIndex.load(path / "keyword")
         sentences = _load_sentences(path)
-    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: FAISS cannot read
+        # Every text now, not on first use: lazy loads from many request threads at once
+        # during a reload could fail, and a build verified now is read now.
+        texts = {d.id: _load_text(path, d.id) for d in docs}
+    except Exception as exc:  # checksums matched, so the files were written wrong
         raise IndexMismatchError(
-            f"The index in {index_dir} is incomplete or was written by another version of "
-            f"Beleidszoeker ({exc}): run `beleidszoeker index --force` to rebuild it."
+            f"The index in {index_dir} cannot be read ({type(exc).__name__}: {exc}): run "
+            "`beleidszoeker index --force` to rebuild it."
         ) from exc
     return IndexData(
         manifest=manifest,
@@ -217,18 +354,26 @@ def load_index(index_dir: Path, embedder_spec: str) -> IndexData:
         sentences=sentences,
         path=path,
         dense=dense,
+        _texts=texts,
     )
+
+
+def _load_text(path: Path, document_id: str) -> CleanText:
+    base = path / "texts" / document_id
+    text = Path(f"{base}.txt").read_text(encoding="utf-8")
+    return CleanText(text, OffsetRuns.load(Path(f"{base}.offsets.npz")))
 
 
 def _load_sentences(path: Path) -> SentenceVectors:
     import faiss
 
-    arrays = np.load(path / "sentences.npz")
+    with np.load(path / "sentences.npz") as arrays:
+        rows, spans = arrays["rows"], arrays["spans"]
     s_index = faiss.read_index(str(path / "sentences.faiss"))
     vectors = s_index.reconstruct_n(0, s_index.ntotal) if s_index.ntotal else np.zeros((0, 1))
     return SentenceVectors(
-        rows=arrays["rows"],
-        spans=arrays["spans"],
+        rows=rows,
+        spans=spans,
         vectors=np.asarray(vectors, dtype=np.float32),
         dense=s_index,
     )

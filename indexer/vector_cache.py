@@ -9,7 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from beleidszoeker.errors import VectorCacheError
 from indexer.embedders import Embedder
+
+# Seconds to wait for another process (a second `beleidszoeker index`) holding the cache.
+LOCK_TIMEOUT = 20.0
 
 
 def text_hash(text: str) -> str:
@@ -17,38 +21,108 @@ def text_hash(text: str) -> str:
 
 
 class VectorCache:
-    def __init__(self, path: Path) -> None:
+    """A sqlite table of vectors; damage and locks become errors that say what to do."""
+
+    def __init__(self, path: Path, timeout: float | None = None) -> None:
+        self.path = path
+        timeout = LOCK_TIMEOUT if timeout is None else timeout
+        self.n_invalid = 0  # cached vectors refused (NaN, wrong size): embedded again
         path.parent.mkdir(parents=True, exist_ok=True)
         # Several processes (CLI, server, tests) may share one cache: wait for locks.
-        self._db = sqlite3.connect(path, timeout=60)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (model TEXT, hash TEXT, vec BLOB, "
-            "PRIMARY KEY (model, hash))"
+        self._db = self._run(lambda: sqlite3.connect(path, timeout=timeout))
+        self._run(
+            lambda: self._db.execute(
+                "CREATE TABLE IF NOT EXISTS vectors (model TEXT, hash TEXT, vec BLOB, "
+                "PRIMARY KEY (model, hash))"
+            )
+        )
+
+    def _run(self, op):
+        try:
+            return op()
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise VectorCacheError(
+                    f"The vector cache {self.path} is locked by another process (another "
+                    "`beleidszoeker index`?): wait until it has finished, or stop it, then "
+                    "run again."
+                ) from exc
+            raise self._damaged(exc) from exc
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+
+    def _damaged(self, exc: Exception) -> VectorCacheError:
+        return VectorCacheError(
+            f"The vector cache {self.path} cannot be used ({exc}). It only saves time: delete "
+            "it (or move it away) and run `beleidszoeker index` again; it is rebuilt as the "
+            "documents are embedded."
         )
 
     def close(self) -> None:
         self._db.close()
 
-    def get_many(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    def get_many(
+        self, model: str, hashes: Sequence[str], dim: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """The cached vectors of ``hashes``; with ``dim``, only sound ones (size, finite)."""
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
         for i in range(0, len(unique), 500):
             part = unique[i : i + 500]
-            rows = self._db.execute(
-                f"SELECT hash, vec FROM vectors WHERE model = ? AND hash IN "
-                f"({','.join('?' * len(part))})",
-                [model, *part],
+            rows = self._run(
+                lambda part=part: self._db.execute(
+                    f"SELECT hash, vec FROM vectors WHERE model = ? AND hash IN "
+                    f"({','.join('?' * len(part))})",
+                    [model, *part],
+                ).fetchall()
             )
             for h, blob in rows:
-                found[h] = np.frombuffer(blob, dtype=np.float32)
+                vec = _vector(blob, dim)
+                if vec is None:
+                    self.n_invalid += 1  # left out: embedded again and overwritten
+                else:
+                    found[h] = vec
         return found
 
     def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()],
-            )
+        rows = [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()]
+
+        def put() -> None:
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+
+        self._run(put)
+
+    def check(self) -> str | None:
+        """What sqlite's own integrity check finds wrong, or None."""
+        result = self._run(lambda: self._db.execute("PRAGMA quick_check").fetchall())
+        problems = [r[0] for r in result if r[0] != "ok"]
+        return "; ".join(problems[:3]) or None
+
+    def count_invalid(self, model: str, dim: int) -> tuple[int, int]:
+        """(vectors of ``model``, of which unusable) in the whole cache."""
+        rows = self._run(
+            lambda: self._db.execute("SELECT vec FROM vectors WHERE model = ?", [model]).fetchall()
+        )
+        return len(rows), sum(_vector(blob, dim) is None for (blob,) in rows)
+
+
+def _vector(blob: bytes, dim: int | None) -> np.ndarray | None:
+    """The cached vector, or None if it is not one this embedder could have made.
+
+    Vectors are L2-normalised: a NaN, a wrong length or a norm far from 1 means the cache
+    was damaged (or written by another model under the same name).
+    """
+    if not isinstance(blob, bytes) or len(blob) % 4:
+        return None
+    vec = np.frombuffer(blob, dtype=np.float32)
+    if dim is None:
+        return vec
+    if len(vec) != dim or not np.isfinite(vec).all():
+        return None
+    if abs(float(np.dot(vec, vec)) - 1.0) > 1e-3:
+        return None
+    return vec
 
 
 def embed_with_cache(
@@ -63,7 +137,7 @@ def embed_with_cache(
     New vectors are stored batch by batch, so an interrupted run keeps what it computed.
     """
     hashes = [text_hash(t) for t in texts]
-    known = cache.get_many(embedder.name, hashes)
+    known = cache.get_many(embedder.name, hashes, embedder.dim)
     todo = list({h: t for h, t in zip(hashes, texts, strict=True) if h not in known}.items())
     if on_progress and len(texts) - len(todo):
         on_progress(len(texts) - len(todo))

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from beleidszoeker.config import Settings, get_settings
@@ -15,18 +16,13 @@ from beleidszoeker.errors import (
     DocumentFileError,
     EmbedderUnavailableError,
     EmptyQueryError,
+    IndexDamagedError,
     IndexMismatchError,
     IndexMissingError,
+    QuestionTooLongError,
     UnknownDocumentError,
 )
-from search_api.deps import (
-    FiltersDep,
-    KParam,
-    ModeParam,
-    QueryParam,
-    SearcherDep,
-    SettingsDep,
-)
+from search_api.deps import FiltersDep, KParam, ModeParam, QueryParam, SearcherDep, SettingsDep
 from search_api.models import (
     AskResponse,
     DocumentInfo,
@@ -92,6 +88,15 @@ def document(
     """A document's metadata and cleaned text (passage offsets point into it)."""
     from search_api.documents import document_text
 
+    if end is not None and end < start:
+        body = [
+            {
+                "loc": ["query", "end"],
+                "msg": f"end ({end}) is before start ({start}): ask for start <= end",
+                "type": "value_error",
+            }
+        ]
+        return JSONResponse({"detail": body}, status_code=422)
     return document_text(searcher.index, document_id, start, end)
 
 
@@ -116,11 +121,21 @@ def document_file(
 
 
 @router.get("/health", response_model=Health)
-def health(searcher: SearcherDep) -> Health:
-    """Whether an index is loaded, and a summary of its manifest."""
+def health(searcher: SearcherDep, settings: SettingsDep) -> Health:
+    """Whether an index is loaded, a summary of its manifest, and any damage found."""
     from search_api.documents import index_summary
+    from search_api.engine import serving_problem
 
-    return Health(status="ok", index=index_summary(searcher.index))
+    problem = serving_problem(settings)
+    summary = index_summary(searcher.index)
+    if problem is None:
+        return Health(status="ok", index=summary)
+    # Still answering, from an older good build: say so, and what fixes it.
+    return Health(
+        status="degraded",
+        index=summary,
+        warning=f"{problem} Serving older build {summary.build_id} meanwhile.",
+    )
 
 
 # Domain errors are translated here, at the edge: status code plus the user-readable message.
@@ -129,12 +144,13 @@ _STATUS: list[tuple[type[BeleidszoekerError], int]] = [
     (DocumentFileError, 404),
     (IndexMissingError, 503),
     (IndexMismatchError, 503),
+    (IndexDamagedError, 503),
     (EmbedderUnavailableError, 503),
 ]
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, EmptyQueryError):
+    if isinstance(exc, EmptyQueryError | QuestionTooLongError):
         # Same shape as FastAPI's own 422, so clients handle one kind of validation error.
         body = [{"loc": ["query", "q"], "msg": str(exc), "type": "value_error"}]
         return JSONResponse({"detail": body}, status_code=422)
@@ -157,17 +173,58 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     return JSONResponse({"detail": errors}, status_code=422)
 
 
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def _api_fallback():
+    """JSON 404 for unknown paths under /api and 405 for known paths with another method.
+
+    Without it, such requests would fall through to the web UI mounted at "/" and get a
+    Dutch HTML page that an API client cannot read.
+    """
+
+    async def not_routed(request: Request) -> JSONResponse:
+        allowed = sorted(
+            {
+                m
+                for r in router.routes
+                if isinstance(r, APIRoute) and r.path_regex.match(request.url.path)
+                for m in r.methods
+            }
+        )
+        if allowed and request.method not in allowed:
+            return JSONResponse(
+                {"detail": f"{request.method} is not allowed here; use {', '.join(allowed)}."},
+                status_code=405,
+                headers={"Allow": ", ".join(allowed)},
+            )
+        return JSONResponse(
+            {"detail": f"No API endpoint at {request.url.path}: see /docs for the endpoints."},
+            status_code=404,
+        )
+
+    return not_routed
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API app; the index is loaded on the first request that needs it."""
     from beleidszoeker import __version__
+    from search_api.docs import add_docs
 
     app = FastAPI(
         title="Beleidszoeker API",
         version=__version__,
         description="Search Dutch policy documents and get answers with cited passages.",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings or get_settings()
     app.include_router(router)
+    add_docs(app)
+    # Last, so every real route matches first; "/" (the web UI) is mounted after this.
+    fallback = _api_fallback()
+    for path in ("/api", "/api/{rest:path}"):
+        app.add_api_route(path, fallback, methods=_METHODS, include_in_schema=False)
     app.add_exception_handler(BeleidszoekerError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     return app

@@ -8,9 +8,7 @@ from fastapi import Depends, Query, Request
 
 from beleidszoeker.config import SearchMode, Settings
 from search_api.engine import get_searcher
-from search_api.retrieval import Filters, Searcher, split_filter
-
-MAX_QUERY_CHARS = 1000
+from search_api.retrieval import MAX_QUERY_CHARS, Filters, Searcher, split_filter
 
 
 def app_settings(request: Request) -> Settings:
@@ -32,8 +30,13 @@ QueryParam = Annotated[
     Query(
         min_length=1,
         max_length=MAX_QUERY_CHARS,
-        # Not only white space: the schema says so, so clients (and schemathesis) know.
-        pattern=r"\S",
+        # Not only white space or control characters: the schema says so, so clients (and
+        # schemathesis) know. Spelled out, because \s means other things in Python, Rust
+        # (pydantic) and JavaScript (JSON Schema): U+FEFF and U+001E differ among them.
+        pattern=(
+            r"[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a"
+            r"\u2028\u2029\u202f\u205f\u3000\ufeff]"
+        ),
         description="the question, in Dutch or English (1 to 1,000 characters)",
         examples=["welke projecten gaan over waterstof?"],
     ),

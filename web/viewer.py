@@ -4,6 +4,7 @@ with the cited words boxed."""
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from indexer.words import Box
 from web.highlight import Piece, split_span
 
 _PARAGRAPH = re.compile(r"[^\n]+(?:\n[^\n]+)*")  # lines up to a blank line
+# Characters per viewer page: a 52 MB text would otherwise be one page of as many MB.
+PAGE_CHARS = 60_000
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class SectionLink:
     title: str
     level: int
     current: bool
+    page: int = 1  # the viewer page the section starts on
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,24 @@ class DocumentPage:
     blocks: list[Block]
     sections: list[SectionLink]
     span: tuple[int, int] | None
+    page: int = 1
+    n_pages: int = 1
+
+
+def page_starts(text: str, size: int = PAGE_CHARS) -> list[int]:
+    """Where each viewer page starts: at the first paragraph break after every ``size``."""
+    starts = [0]
+    while len(text) - starts[-1] > size:
+        cut = text.find("\n\n", starts[-1] + size)
+        if cut < 0 or cut - starts[-1] > 2 * size:
+            cut = starts[-1] + size  # one endless paragraph: cut it anyway
+        starts.append(cut)
+    return starts
+
+
+def page_of(starts: list[int], offset: int) -> int:
+    """The 1-based page holding ``offset``."""
+    return max(1, bisect.bisect_right(starts, offset))
 
 
 def parse_span(start: str | None, end: str | None, length: int) -> tuple[int, int] | None:
@@ -48,27 +70,48 @@ def parse_span(start: str | None, end: str | None, length: int) -> tuple[int, in
     return (a, b) if a < b else None
 
 
-def document_page(text: str, sections: list[Section], span: tuple[int, int] | None) -> DocumentPage:
+def document_page(
+    text: str,
+    sections: list[Section],
+    span: tuple[int, int] | None,
+    page: int | None = None,
+    size: int = PAGE_CHARS,
+) -> DocumentPage:
+    """One page of the document (the one holding the span, unless ``page`` is asked for)."""
     hs, he = span or (0, 0)
+    starts = page_starts(text, size)
+    if page is None:
+        page = page_of(starts, hs) if span else 1
+    page = min(max(page, 1), len(starts))
+    lo = starts[page - 1]
+    hi = starts[page] if page < len(starts) else len(text)
     blocks: list[Block] = []
     links: list[SectionLink] = []
     for i, s in enumerate(sections, start=1):
         anchor = f"sectie-{i}"
         body_start = s.start
+        on_page = lo <= s.start < hi
         if s.path:
             line_end = text.find("\n", s.start, s.end)
             body_start = s.end if line_end < 0 else line_end
             level = s.path.count(SEPARATOR)
             title = s.path.rsplit(SEPARATOR, 1)[-1]
-            heading = split_span(text[s.start : body_start], s.start, hs, he)
-            blocks.append(Block("heading", heading, level, anchor))
-            links.append(SectionLink(anchor, title, level, s.start <= hs < s.end))
-        first = not s.path
-        for m in _PARAGRAPH.finditer(text, body_start, s.end):
+            current = s.start <= hs < s.end
+            links.append(SectionLink(anchor, title, level, current, page_of(starts, s.start)))
+            if on_page:
+                heading = split_span(text[s.start : body_start], s.start, hs, he)
+                blocks.append(Block("heading", heading, level, anchor))
+        if s.end <= lo or s.start >= hi:
+            continue
+        first = not s.path and on_page
+        for m in _PARAGRAPH.finditer(text, max(body_start, lo), min(s.end, hi)):
             pieces = split_span(m.group(0), m.start(), hs, he)
             blocks.append(Block("paragraph", pieces, anchor=anchor if first else None))
             first = False
-    return DocumentPage(blocks, links, span)
+    if len(starts) > 1:
+        # Only this page's sections: a long document's full list would be a page of its own.
+        links = [link for link in links if link.page == page]
+    return DocumentPage(blocks, links, span, page, len(starts))
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import (
     Blueprint,
@@ -16,7 +17,12 @@ from flask import (
     url_for,
 )
 
-from beleidszoeker.errors import DocumentFileError, EmptyQueryError, UnknownDocumentError
+from beleidszoeker.errors import (
+    DocumentFileError,
+    EmptyQueryError,
+    QuestionTooLongError,
+    UnknownDocumentError,
+)
 from indexer.sections import detect_sections
 from search_api.answer import answer_question
 from search_api.documents import document_file as find_file
@@ -30,6 +36,10 @@ from web.results import results_view
 from web.viewer import OriginalPage, document_page, original_page, parse_span
 
 bp = Blueprint("web", __name__)
+
+# A long document's headings take a second or more to find: once per text, not per page
+# view. The texts live as long as their index, so their hashes are computed once too.
+_sections = lru_cache(maxsize=16)(detect_sections)
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,7 @@ def search():
                 searcher, form.q or "", k=form.k, mode=form.mode, filters=form.filters()
             )
             results = results_view(response)
-        except (EmptyQueryError, UnknownDocumentError) as exc:
+        except (EmptyQueryError, QuestionTooLongError, UnknownDocumentError) as exc:
             error, status = message(exc), 400
 
     page = render_template(
@@ -95,10 +105,18 @@ def document(doc_id: str):
     text = doc.text
     span = parse_span(request.args.get("start"), request.args.get("end"), len(text))
     form = SearchForm.from_args(request.args, current_settings())
+    asked = request.args.get("pagina", type=int)
+    page = document_page(text, _sections(text), span, asked)
+    keep = {k: v for k, v in request.args.items() if k in ("start", "end", "q")}
+
+    def page_url(n: int) -> str:
+        return url_for(".document", doc_id=doc_id, pagina=n, **keep)
+
     return render_template(
         "document.html",
         doc=doc,
-        page=document_page(text, detect_sections(text), span),
+        page=page,
+        page_url=page_url,
         original=_original(doc, span),
         back=url_for(".search", **form.params()) if form.q else None,
     )
