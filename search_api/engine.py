@@ -10,7 +10,7 @@ from indexer.store import load_index
 from search_api.retrieval import Searcher
 
 _lock = threading.Lock()
-_searchers: dict[tuple[str, str], Searcher] = {}
+_searchers: dict[tuple[str, str, str], Searcher] = {}
 
 
 def get_searcher(settings: Settings) -> Searcher:
@@ -20,7 +20,8 @@ def get_searcher(settings: Settings) -> Searcher:
     (a re-index finished), the next call loads that build. Requests already running keep
     the Searcher they hold, so none fails during the swap.
     """
-    key = (str(settings.index_dir), settings.embedder)
+    # A ranking tried with `eval --set` gets a searcher of its own.
+    key = (str(settings.index_dir), settings.embedder, settings.ranking.model_dump_json())
     target = str(settings.index_dir.resolve())
     searcher = _searchers.get(key)
     if searcher is not None and str(searcher.index.path) == target:
@@ -29,13 +30,6 @@ def get_searcher(settings: Settings) -> Searcher:
         searcher = _searchers.get(key)
         if searcher is None or str(searcher.index.path) != target:
             index = load_index(settings.index_dir, settings.embedder)
-            searcher = Searcher(
-                index,
-                get_embedder(settings.embedder),
-                settings.rrf_k,
-                settings.candidates,
-                settings.sentence_weight,
-                settings.proximity_weight,
-            )
+            searcher = Searcher(index, get_embedder(settings.embedder), settings.ranking)
             _searchers[key] = searcher
         return searcher
