@@ -34,11 +34,6 @@ class RankingConfig(BaseSettings):
         0.01, ge=0, description="hybrid: bonus for the question's words standing together"
     )
     proximity_depth: int = Field(30, ge=0, description="hybrid: passages the bonus may reorder")
-    english_keywords: bool = Field(
-        True,
-        description="let keyword search vote for English questions (their words are not "
-        "the documents' words; only names would match)",
-    )
     # -- answering
     read_depth: int = Field(10, ge=1, description="passages read for a fact answer")
     list_depth: int = Field(30, ge=1, description="passages read for a list answer")

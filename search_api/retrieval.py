@@ -155,9 +155,7 @@ class Searcher:
         depth = max(k, self.ranking.candidates)
         dense = self._dense(query, depth, rows)
         question = analyse(query)
-        keyword: list[tuple[int, float]] = []
-        if question.lang == "nl" or self.ranking.english_keywords:
-            keyword = self._keyword(query, depth, rows)
+        keyword = self._keyword(query, depth, rows)
         keyword_weight = self.keyword_weight(query, keyword)
         fused: dict[int, float] = {}
         rrf_k = self.ranking.rrf_k

@@ -310,3 +310,28 @@ def test_another_embedder_gets_a_scale_of_its_own(tmp_path, cache_dir):
     assert answered.answer is not None
     assert answered.answer.sentences[0].text.startswith("De provincie belooft dat in 2025")
     assert unknown.abstained
+
+
+# ---------------------------------------------------------------- promises and English (slow)
+
+
+@pytest.mark.slow
+def test_real_promise_question_is_answered_with_the_target_itself(real_index):
+    response = answer_question(real_index, "wat heeft de provincie beloofd over snel internet?")
+
+    assert response.abstained is False
+    assert "Doelstelling is dat geheel Drenthe in 2019 ontsloten is" in response.answer.text
+    _check_verbatim_and_cited(real_index, response)
+
+
+@pytest.mark.slow
+def test_real_english_hydrogen_list_answers_like_its_dutch_twin(real_index):
+    english = answer_question(real_index, "Which projects are about hydrogen?")
+    dutch = answer_question(real_index, "welke projecten gaan over waterstof?")
+
+    assert english.answer is not None and english.answer.kind == "list"
+    labels = {s.label for s in english.answer.sentences}
+    assert labels == {s.label for s in dutch.answer.sentences}
+    for project in ("Waterstof Tour", "RegioCampus", "DOC33", "Solar Innovation"):
+        assert any(project in (label or "") for label in labels), project
+    _check_verbatim_and_cited(real_index, english)
