@@ -4,7 +4,8 @@ Each candidate sentence of a dev question is a row (``features.FEATURES``); it i
 when it holds (or is a large part of) a gold quote of the right document. Two model kinds
 are cross-validated with the questions as groups (a question's sentences never sit on both
 sides); the better one is fitted on every dev row, and the abstain threshold is read off its
-out-of-fold probabilities. Only `dev` is read: ``dev_only`` refuses anything else.
+out-of-fold probabilities, as is the similarity floor: the least similar answering sentence
+of any dev question. Only `dev` is read: ``dev_only`` refuses anything else.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from search_api.scorer import MODEL_DIR, SentenceScorer, forget_loaded
 
 FOLDS = 5
 SEED = 0
+SIMILARITY = FEATURES.index("similarity")
 # What Beleidszoeker promises its users: the threshold is chosen to stay within both.
 MAX_WRONGLY_ABSTAINED = 0.03
 MAX_UNANSWERABLE_ANSWERED = 0.10
@@ -148,6 +150,12 @@ def train_scorer(
     for name, make in candidates().items():
         oof[name] = _out_of_fold(make, data)
         cv[name] = _judge(oof[name], data)
+    # No sentence that answered a dev question was less similar to it than this: below it a
+    # sentence shares words with the question at most ("Human Capital" for "capital").
+    floor = float(data.rows[data.labels > 0, SIMILARITY].min())
+    for name in oof:
+        oof[name] = np.where(data.rows[:, SIMILARITY] >= floor, oof[name], 0.0)
+        cv[name] = _judge(oof[name], data)
     best = max(cv, key=lambda n: (cv[n]["top1"] + cv[n]["abstain_auc"], cv[n]["ap"]))
     threshold, fit = _threshold(oof[best], data)
     pipeline = candidates()[best]().fit(data.rows, data.labels)
@@ -164,6 +172,7 @@ def train_scorer(
         "cross_validation": cv,
         "folds": FOLDS,
         "threshold": threshold,
+        "similarity_floor": floor,
         "threshold_fit": fit,
         "embedder": searcher.index.manifest.get("embedder", {}).get("name"),
         "ranking": searcher.ranking.model_dump(),

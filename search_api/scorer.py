@@ -20,6 +20,7 @@ from beleidszoeker.errors import BeleidszoekerError
 from search_api.features import FEATURES
 
 MODEL_DIR = Path(__file__).parent / "model"
+_SIMILARITY = FEATURES.index("similarity")
 MODEL_FILE = "sentence_scorer.joblib"
 RECORD_FILE = "sentence_scorer.json"
 
@@ -39,9 +40,15 @@ class SentenceScorer:
         return float(self.record["threshold"])
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        """Per row, the probability that the sentence answers; 0 below the similarity floor
+        (no dev question was answered by a sentence that far from it)."""
         if len(rows) == 0:
             return np.zeros(0)
-        return self.pipeline.predict_proba(rows)[:, 1]
+        p = self.pipeline.predict_proba(rows)[:, 1]
+        floor = self.record.get("similarity_floor")
+        if floor is None:
+            return p
+        return np.where(rows[:, _SIMILARITY] >= floor, p, 0.0)
 
     def save(self, directory: Path = MODEL_DIR) -> None:
         import joblib
