@@ -214,7 +214,53 @@ def evaluate(
     answers.append_to(result.report_path)
     out.print(result.summary_table())
     out.print(answers.summary_table())
+    _promise_figures(settings, result.report_path)
     out.print(f"Report written to {result.report_path}")
+
+
+def _promise_figures(settings: Settings, report_path: Path) -> None:
+    """The promise register's precision, recall and target years, beside the question figures."""
+    from eval.promise_scoring import run_promise_eval
+
+    try:
+        promises = run_promise_eval(settings)
+    except BeleidszoekerError as exc:
+        raise _fail(exc) from exc
+    promises.append_to(report_path)
+    out.print(promises.summary_table())
+
+
+@app.command(name="promises-train")
+def promises_train(corpus: CorpusOpt = None) -> None:
+    """Retrain the promise classifier on the dev split of eval/promises.yaml and save it."""
+    from eval.promise_scoring import document_years
+    from eval.promises import load_promises
+    from indexer import promise_model
+    from indexer.embedders import get_embedder
+    from indexer.vector_cache import VectorCache, embed_with_cache
+
+    settings = _settings(corpus_dir=corpus)
+    try:
+        rows = [r for r in load_promises() if r.split == "dev"]
+        cache = VectorCache(settings.cache_dir / "vectors.sqlite")
+        try:
+            vectors, _ = embed_with_cache(
+                get_embedder(settings.embedder), [r.sentence for r in rows], cache
+            )
+        finally:
+            cache.close()
+        err.print(f"Training on {len(rows)} dev sentences, C and threshold by cross-validation ...")
+        model, figures = promise_model.train(
+            rows, document_years(settings.corpus_dir), vectors, settings.embedder
+        )
+        path = promise_model.save(model)
+    except BeleidszoekerError as exc:
+        raise _fail(exc) from exc
+    err.print(
+        f"Saved {path} (C={model.provenance['C']}, threshold={model.threshold}; "
+        f"cross-validated on dev: precision {figures['precision']:.3f}, "
+        f"recall {figures['recall']:.3f}). Run `beleidszoeker index` to apply it."
+    )
 
 
 if __name__ == "__main__":
