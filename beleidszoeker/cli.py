@@ -218,6 +218,59 @@ def evaluate(
     out.print(f"Report written to {result.report_path}")
 
 
+@app.command(name="promises")
+def promises_command(
+    query: Annotated[
+        str | None, typer.Argument(help="filter by meaning and key words, e.g. 'snel internet'")
+    ] = None,
+    document: DocumentOpt = None,
+    year: Annotated[int | None, typer.Option(help="only documents of this year")] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="part of the topic (section or project)")
+    ] = None,
+    target_year: Annotated[
+        int | None, typer.Option("--target-year", help="promises with this target year")
+    ] = None,
+    k: Annotated[int | None, typer.Option("-k", min=1, help="at most this many")] = None,
+    as_json: JsonOpt = False,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="write the register as CSV to this file")
+    ] = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """List the promises and targets in the documents (the register), with their follow-ups."""
+    from search_api.engine import get_searcher
+    from search_api.promises import PromiseFilters, find_promises, promises_csv
+    from search_api.retrieval import split_filter
+
+    settings = _settings(index_dir=index_dir)
+    filters = PromiseFilters(
+        q=query,
+        documents=split_filter(document),
+        year=year,
+        topic=topic,
+        target_year=target_year,
+        k=k,
+    )
+    try:
+        result = find_promises(get_searcher(settings), filters)
+    except BeleidszoekerError as exc:
+        raise _fail(exc) from exc
+    if csv_file is not None:
+        try:
+            csv_file.write_text(promises_csv(result), encoding="utf-8-sig")
+        except OSError as exc:
+            err.print(f"[red]Error:[/red] cannot write {csv_file}: {exc}")
+            raise typer.Exit(1) from exc
+        err.print(f"{len(result.promises)} promises written to {csv_file}")
+    if as_json:
+        _print_json(result)
+    elif csv_file is None:
+        from beleidszoeker.progress import print_promises
+
+        print_promises(out, result)
+
+
 def _promise_figures(settings: Settings, report_path: Path) -> None:
     """The promise register's precision, recall and target years, beside the question figures."""
     from eval.promise_scoring import run_promise_eval

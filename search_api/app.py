@@ -139,6 +139,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings or get_settings()
     app.include_router(router)
+    from search_api.promise_routes import router as promise_router
+
+    app.include_router(promise_router, responses={**NOT_FOUND, **NO_INDEX})
     app.add_exception_handler(BeleidszoekerError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     return app
