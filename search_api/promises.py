@@ -186,7 +186,18 @@ def _years(target: int | str | None) -> range:
 def _relevance(
     searcher: Searcher, register: Register, rows: list[int], q: str
 ) -> list[tuple[int, float]]:
-    """Rows that match ``q`` by meaning or key words, best first.
+    """Rows that match ``q`` by meaning or key words, best first."""
+    scores = _scores(searcher, register, rows, q)
+    if not scores:
+        return []
+    best = scores[0][1]
+    return [(r, s) for r, s in scores if s >= MIN_RELEVANCE and s >= best - RELATIVE_MARGIN]
+
+
+def _scores(
+    searcher: Searcher, register: Register, rows: list[int], q: str
+) -> list[tuple[int, float]]:
+    """Every row's relevance to ``q``, best first.
 
     A promise is often terse ("Doelstelling is dat geheel Drenthe in 2019 ontsloten is"):
     the sentences around it and its passage say what it is about ("Breedbandinternet ...").
@@ -218,8 +229,7 @@ def _relevance(
         )
         scores.append((row, float(d) + KEYWORD_WEIGHT * (held / total if total else 0.0)))
     scores.sort(key=lambda s: -s[1])
-    best = scores[0][1]
-    return [(r, s) for r, s in scores if s >= MIN_RELEVANCE and s >= best - RELATIVE_MARGIN]
+    return scores
 
 
 class Register:
