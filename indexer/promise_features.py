@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from indexer.promise_rules import deadline_years
+
 Item = tuple[str, int | None, np.ndarray]
 # The embedding's share next to the n-grams: chosen by cross-validation on dev (1, 3, 6).
 MEANING_WEIGHT = 3.0
@@ -31,7 +33,10 @@ SIGNS: list[tuple[str, re.Pattern[str]]] = [
     ("future_verb", _words(r"zal|zullen|gaan|gaat|ga|komende|straks|toekomst\w*")),
     (
         "modal_intent",
-        _words(r"wil|willen|streven|streeft|strev\w+|beogen|beoogt|beoogd\w*|voornemens|plannen"),
+        _words(
+            r"wil|willen|streven|streeft|strev\w+|beogen|beoogt|beoogd\w*|voornemens|plannen|"
+            r"belooft|beloven|beloofd|toezeggen|zegt\s+toe|zeggen\s+toe|garandeert|garanderen"
+        ),
     ),
     (
         "goal_word",
@@ -85,9 +90,12 @@ SIGNS: list[tuple[str, re.Pattern[str]]] = [
     ("question", re.compile(r"\?")),
     ("list_item", re.compile(r";\s*$|^[•\-–]")),
 ]
-NUMERIC_FEATURES = [name for name, _ in SIGNS] + [
+NAMES = [name for name, _ in SIGNS]
+NUMERIC_FEATURES = NAMES + [
     "year_after_document",
     "year_not_after_document",
+    "future_target",
+    "commitment_without_past",
     "log_length",
 ]
 
@@ -108,8 +116,23 @@ def signs(items: Sequence[Item]) -> np.ndarray:
     for text, doc_year, *_ in items:
         row = [float(bool(p.search(text))) for _, p in SIGNS]
         years = [int(y) for y in YEAR.findall(text)]
-        after = doc_year is not None and any(y > doc_year for y in years)
+        # A later year counts as a deadline only where it is a date, not a plan's name.
+        after = doc_year is not None and any(y > doc_year for y in deadline_years(text))
         not_after = doc_year is not None and any(y <= doc_year for y in years)
-        row += [float(after), float(not_after), float(np.log1p(len(text)))]
+        named = dict(zip(NAMES, row, strict=True))
+        past = named["perfect_tense"] or named["simple_past_aux"] or named["past_time"]
+        hedged = named["hope_or_expect"] or named["request"] or named["conviction"]
+        # Linear weights cannot say "a later year, and not in the past tense": these do.
+        future_target = after and not past and not hedged
+        commitment = (
+            named["modal_intent"] or named["goal_statement"] or named["future_verb"]
+        ) and not (past or hedged)
+        row += [
+            float(after),
+            float(not_after),
+            float(future_target),
+            float(commitment),
+            float(np.log1p(len(text))),
+        ]
         rows.append(row)
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(NUMERIC_FEATURES))

@@ -7,6 +7,7 @@ say: a register that guesses a deadline is worse than one that leaves it blank.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _MONTHS = "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
 # "2016-2019", "2016 - 2019", "2016 tot 2019"; a school year "2016-2017" is a period too.
@@ -34,8 +35,25 @@ def target_year(sentence: str) -> int | str | None:
         a, b = int(m.group(1)), int(m.group(2))
         if a < b:
             return f"{a}-{b}"
-    candidates: list[tuple[int, int]] = []  # (preference, year)
+    candidates = _dated_years(sentence)
+    if not candidates:
+        return None
+    return min(candidates)[1]
+
+
+def deadline_years(sentence: str) -> list[int]:
+    """The years a sentence names as dates, not as part of a name or reference, and not
+    inside a period ("De Economische Koers Drenthe 2016-2019" names a plan)."""
+    spans = [m.span() for m in _PERIOD.finditer(sentence)]
+    return [y for _, y in _dated_years(sentence, skip=spans)]
+
+
+def _dated_years(sentence: str, skip: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
+    """(preference, year) of each dated year: 0 after a time word, 1 for a bare year."""
+    candidates: list[tuple[int, int]] = []
     for m in _YEAR.finditer(sentence):
+        if any(a <= m.start() < b for a, b in skip):
+            continue
         before = sentence[: m.start()]
         if before.count("(") > before.count(")"):
             continue
@@ -46,9 +64,7 @@ def target_year(sentence: str) -> int | str | None:
         if previous[0][:1].isupper():
             continue
         candidates.append((1, int(m.group(0))))
-    if not candidates:
-        return None
-    return min(candidates)[1]
+    return candidates
 
 
 _ACTOR = re.compile(
