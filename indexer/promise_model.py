@@ -218,9 +218,10 @@ def _best_threshold(proba: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, 
     return best_t, {k: round(v, 4) for k, v in best.items()}
 
 
-def save(model: PromiseModel, directory: Path = MODEL_DIR) -> Path:
+def save(model: PromiseModel, directory: Path | None = None) -> Path:
     import joblib
 
+    directory = directory or MODEL_DIR
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / MODEL_FILE.name
     joblib.dump(model.pipeline, path, compress=3)
@@ -236,9 +237,9 @@ _lock = threading.Lock()
 _loaded: dict[Path, PromiseModel] = {}
 
 
-def load(directory: Path = MODEL_DIR) -> PromiseModel:
+def load(directory: Path | None = None) -> PromiseModel:
     """The saved classifier, loaded once per process; refused if it is not the saved one."""
-    directory = directory.resolve()
+    directory = (directory or MODEL_DIR).resolve()
     with _lock:
         if directory in _loaded:
             return _loaded[directory]
@@ -268,8 +269,9 @@ def load(directory: Path = MODEL_DIR) -> PromiseModel:
         return model
 
 
-def current_id(directory: Path = MODEL_DIR) -> str | None:
+def current_id(directory: Path | None = None) -> str | None:
     """The id of the saved classifier from its provenance alone, without loading it."""
+    directory = directory or MODEL_DIR
     try:
         meta = json.loads((directory / PROVENANCE_FILE.name).read_text(encoding="utf-8"))
         return str(meta["model_sha256"])[:16]

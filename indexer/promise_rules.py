@@ -90,7 +90,7 @@ _AMOUNT = re.compile(
     r"(?:€|EUR|euro)\s?\d[\d.,]*(?:\s?(?:miljoen|mln|miljard|mld|duizend))?"
     r"|\d[\d.,]*\s?(?:miljoen|mln|miljard)?\s?euro"
     r"|\d[\d.,]*\s?(?:%|procent)"
-    rf"|\b(?:\d[\d.,]*|{_NUMBER_WORDS})\s+(?!(?:procent|jaar|jaren|maand|maanden|week|weken|dag|dagen|uur|keer)\b)[a-zà-ÿ][\w-]*"
+    rf"|\b(?:(?!(?:19|20)\d{{2}}\b)\d[\d.,]*|{_NUMBER_WORDS})\s+(?!(?:procent|jaar|jaren|maand|maanden|week|weken|dag|dagen|uur|keer)\b)[a-zà-ÿ][\w-]*"
     r"(?:\s+(?!(?:te|in|om|en|van|voor|die|dat|met|op|aan|uit|per|de|het|een|bij|tot)\b)"
     r"[a-zà-ÿ][\w-]*)?",
     re.I,
