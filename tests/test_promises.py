@@ -413,3 +413,16 @@ def test_an_index_from_before_the_register_lists_no_promises(fixture_settings, t
     shutil.copytree(Path(fixture_settings.index_dir).resolve(), bare)
     (bare / FILE).unlink()
     assert read_promises(bare) == []
+
+
+def test_follow_up_shows_the_later_report(followup_settings):
+    from search_api.engine import get_searcher
+
+    result = find_promises(get_searcher(followup_settings), PromiseFilters(target_year=2025))
+    promise = result.promises[0]
+    assert promise.text.startswith(FIXTURE_PROMISE)
+    follow = [f for f in promise.follow_up if f.document.id == "voortgang-2023"]
+    assert follow and follow[0].document.year == 2023
+    assert follow[0].text.startswith("Inmiddels heeft ieder huis")
+    # Nothing earlier than the promise's own document reports on it.
+    assert all((f.document.year or 0) >= 2016 for f in promise.follow_up)
