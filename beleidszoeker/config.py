@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     )
     candidates: int = Field(100, ge=10, description="hits per retriever before fusion")
 
+    promise_register: bool = Field(
+        True, description="find promises and targets while indexing (the /beloften register)"
+    )
+
     max_file_mb: float = Field(50.0, gt=0, description="larger files are skipped")
 
     host: str = "127.0.0.1"

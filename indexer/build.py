@@ -88,7 +88,7 @@ def build_index(
         not force
         and previous is not None
         and old_manifest.get("corpus_fingerprint") == fingerprint
-        and _register_current(old_manifest)
+        and _register_current(settings, old_manifest)
     ):
         report.up_to_date = True
         report.index_path = previous.path
@@ -238,10 +238,12 @@ def build_index(
     return report
 
 
-def _register_current(manifest: dict[str, object]) -> bool:
-    """False when the promise classifier changed since the index was built."""
+def _register_current(settings: Settings, manifest: dict[str, object]) -> bool:
+    """False when the promise classifier changed (or was switched on) since the build."""
     from indexer.promise_model import current_id
 
+    if not settings.promise_register:
+        return True
     built_with = (manifest.get("promises") or {}).get("model")  # type: ignore[union-attr]
     return built_with == current_id()
 
@@ -262,6 +264,8 @@ def _promise_register(
     a usable classifier the index is still built, without a register, and the report says
     how to get one.
     """
+    if not settings.promise_register:
+        return {}, None
     from indexer import promise_model
     from indexer.promises import (
         FILE,

@@ -12,7 +12,7 @@ import time
 
 from indexer.keyword import terms
 from search_api.models import Answer, AnswerSentence, AskResponse, Passage
-from search_api.promises import PromiseFilters, _scores, find_promises, get_register
+from search_api.promises import PromiseFilters, find_promises, get_register, relevance_scores
 from search_api.retrieval import Filters, Hit, Searcher, normalize_query
 
 MAX_PROMISES = 5
@@ -99,7 +99,7 @@ def _topic_rows(searcher: Searcher, register, topic: str, base: PromiseFilters) 
     relevance."""
     allowed = {p.id for p in find_promises(searcher, base).promises}
     rows = [i for i, p in enumerate(register.promises) if p.id in allowed]
-    scores = dict(_scores(searcher, register, rows, topic))
+    scores = dict(relevance_scores(searcher, register, rows, topic))
     top_passages = {
         h.chunk.id
         for h in searcher.search(

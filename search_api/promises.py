@@ -187,14 +187,14 @@ def _relevance(
     searcher: Searcher, register: Register, rows: list[int], q: str
 ) -> list[tuple[int, float]]:
     """Rows that match ``q`` by meaning or key words, best first."""
-    scores = _scores(searcher, register, rows, q)
+    scores = relevance_scores(searcher, register, rows, q)
     if not scores:
         return []
     best = scores[0][1]
     return [(r, s) for r, s in scores if s >= MIN_RELEVANCE and s >= best - RELATIVE_MARGIN]
 
 
-def _scores(
+def relevance_scores(
     searcher: Searcher, register: Register, rows: list[int], q: str
 ) -> list[tuple[int, float]]:
     """Every row's relevance to ``q``, best first.
