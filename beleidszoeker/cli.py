@@ -181,12 +181,16 @@ def serve(
 
 
 def _warm_up(settings: Settings) -> None:
-    """Load the index, the embedder and the sentence table now, not on the first request."""
+    """Load the index, the embedder, the sentence table and the promise register now, not on
+    the first request."""
     from search_api.answer import answer_question
     from search_api.engine import get_searcher
+    from search_api.promises import get_register
 
     try:
-        answer_question(get_searcher(settings), "warm up", k=1)
+        searcher = get_searcher(settings)
+        answer_question(searcher, "warm up", k=1)
+        get_register(searcher.index).follow_ups()  # the register and its follow-ups, once
     except BeleidszoekerError as exc:
         # Still serve: /api answers 503 with this message until the index is fixed.
         err.print(f"[yellow]Warning:[/yellow] {exc}")

@@ -38,8 +38,9 @@ _PROGRESS = re.compile(
     r"is\s+\w+\s+ge\w+[dt]|hebben\s+\w+\s+ge\w+[dt]|heeft\s+\w+\s+ge\w+[dt])\b",
     re.I,
 )
-# Relevance to a query: dense similarity (sentence and its passage) on the index's scale, plus
-# the share of the query's key words in the promise, its section and topic.
+# Relevance to a query: dense similarity of the promise, its neighbouring sentences and its
+# passage on the index's scale, plus the share of the query's key words (IDF-weighted) in the
+# promise, its section and topic (and, at half weight, in its neighbours).
 KEYWORD_WEIGHT = 0.6
 OWN_SHARE, WINDOW_SHARE, PASSAGE_SHARE = 0.4, 0.3, 0.3
 WINDOW_KEYWORDS = 0.5  # a key word near the promise counts half
