@@ -48,6 +48,7 @@ class BuildReport:
     n_embedded: int = 0  # passages embedded anew (not found in the vector cache)
     n_sentences_embedded: int = 0
     n_promises: int = 0
+    promise_seconds: float = 0.0  # finding the promises (classifying, the rules, their vectors)
     seconds: float = 0.0
     embed_seconds: float = 0.0
 
@@ -208,9 +209,11 @@ def build_index(
     progress.message("Trefwoordenindex bouwen")
     keyword = KeywordIndex.build([c.embed_text() for c in chunks])
     progress.message("Beloften zoeken")
+    t_promises = time.perf_counter()
     files, promises_meta = _promise_register(
         settings, embedder, documents, texts, chunks, page_starts_of, previous, report
     )
+    report.promise_seconds = time.perf_counter() - t_promises
     manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "embedder": {
