@@ -12,7 +12,13 @@ import time
 
 from indexer.keyword import terms
 from search_api.models import Answer, AnswerSentence, AskResponse, Passage
-from search_api.promises import PromiseFilters, find_promises, get_register, relevance_scores
+from search_api.promises import (
+    PromiseFilters,
+    find_promises,
+    get_register,
+    relevance_scores,
+    relevant_rows,
+)
 from search_api.retrieval import Filters, Hit, Searcher, normalize_query
 
 MAX_PROMISES = 5
@@ -84,7 +90,9 @@ def promise_answer(
                 break
             if h.chunk.id not in {x.chunk.id for x in hits}:
                 hits.append(Hit(len(hits) + 1, h.score, h.chunk, h.document))
-    answer = Answer(kind="list", text=" ".join(s.text for s in sentences), sentences=sentences)
+    # Promises on several topics read as a list, one topic's as an answer in sentences.
+    kind = "list" if len({register.promises[i].topic for i in chosen}) > 1 else "sentences"
+    answer = Answer(kind=kind, text=" ".join(s.text for s in sentences), sentences=sentences)
     return AskResponse(
         query=query,
         abstained=False,
@@ -106,10 +114,14 @@ def _topic_rows(searcher: Searcher, register, topic: str, base: PromiseFilters) 
             topic, PASSAGES, "hybrid", Filters(documents=base.documents, year=base.year)
         )
     }
+    # On the topic at all: the register's own relevance floor, as for GET /api/promises?q=.
+    on_topic = {r for r, _ in relevant_rows(searcher, register, rows, topic)}
     in_passages = [
-        r for r in rows if searcher.index.chunks[int(register.chunk_rows[r])].id in top_passages
+        r
+        for r in rows
+        if r in on_topic and searcher.index.chunks[int(register.chunk_rows[r])].id in top_passages
     ]
-    relevant = sorted(rows, key=lambda r: -scores[r])[:RELEVANT]
+    relevant = [r for r in sorted(rows, key=lambda r: -scores[r]) if r in on_topic][:RELEVANT]
     candidates = [r for r in dict.fromkeys(relevant + in_passages)]
 
     def concrete(r: int) -> bool:

@@ -107,7 +107,7 @@ def find_promises(searcher: Searcher, filters: PromiseFilters) -> PromiseList:
     rows = [i for i, p in enumerate(register.promises) if _passes(p, index, filters)]
     q = normalize_query(filters.q) if filters.q and filters.q.strip() else None
     if q:
-        scored = _relevance(searcher, register, rows, q)
+        scored = relevant_rows(searcher, register, rows, q)
         rows = [i for i, _ in scored]
         k = filters.k or DEFAULT_K
     else:
@@ -184,7 +184,7 @@ def _years(target: int | str | None) -> range:
     return range(a, b + 1)
 
 
-def _relevance(
+def relevant_rows(
     searcher: Searcher, register: Register, rows: list[int], q: str
 ) -> list[tuple[int, float]]:
     """Rows that match ``q`` by meaning or key words, best first."""
