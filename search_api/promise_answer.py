@@ -19,6 +19,7 @@ from search_api.promises import (
     relevance_scores,
     relevant_rows,
 )
+from search_api.question import analyse
 from search_api.retrieval import Filters, Hit, Searcher, normalize_query
 
 MAX_PROMISES = 5
@@ -67,6 +68,7 @@ def promise_answer(
     register = get_register(searcher.index)
     if has_topic:
         rows = _topic_rows(searcher, register, topic, base)
+        rows = _naming(searcher, register, rows, query)
     else:
         listed = find_promises(searcher, base)
         ids = {p.id for p in listed.promises}
@@ -100,6 +102,30 @@ def promise_answer(
         passages=[Passage.from_hit(h) for h in hits],
         took_ms=round((time.perf_counter() - t0) * 1000, 1),
     )
+
+
+def _naming(searcher: Searcher, register, rows: list[int], query: str) -> list[int]:
+    """The rows whose promise, section or neighbours hold every name the question asks about.
+
+    "wat is de ambitie van de pijler Mobiliteit?" is not answered by the ambition of another
+    pillar: without a promise that names it, the usual answer (or abstention) follows.
+    """
+    decompounder = searcher.index.keyword.decompounder
+    names = [set(terms(n, decompounder)) for n in analyse(query).names]
+    names = [n for n in names if n]
+    if not names:
+        return rows
+    return [
+        r
+        for r in rows
+        if all(n & (register.terms[r] | register.window_terms[r]) for n in names)
+        and all(
+            y in register.terms[r] | register.window_terms[r]
+            for n in names
+            for y in n
+            if _YEAR.fullmatch(y)
+        )
+    ]
 
 
 def _topic_rows(searcher: Searcher, register, topic: str, base: PromiseFilters) -> list[int]:
