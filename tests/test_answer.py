@@ -336,11 +336,6 @@ def test_another_embedder_gets_a_scale_of_its_own(tmp_path, cache_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the scorer trained on dev ranks the broadband target 40th: the sentences saying "
-    "broadband lags behind hold more of the question's words and meaning",
-)
 def test_real_promise_question_is_answered_with_the_target_itself(real_index):
     response = answer_question(real_index, "wat heeft de provincie beloofd over snel internet?")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from beleidszoeker.config import Settings
 from search_api.app import create_app
@@ -37,7 +38,13 @@ def test_api_conforms_to_its_schema_and_never_fails_with_5xx(case):
         assert response.status_code == 422
         assert "is before start" in response.json()["detail"][0]["msg"]
         return
-    response = case.call_and_validate()
+    excluded = []
+    if case.operation.path.startswith("/api/promises"):
+        # Every parameter here is optional, so a "negative" case may differ from a valid one
+        # only by repeating a text parameter (FastAPI reads the last value, as intended) or
+        # by giving the repeatable `document` once; such a request is rightly answered.
+        excluded.append(negative_data_rejection)
+    response = case.call_and_validate(excluded_checks=excluded)
     assert response.status_code < 500
 
 
