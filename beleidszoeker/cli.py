@@ -44,7 +44,10 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _fail(exc: BeleidszoekerError) -> typer.Exit:
-    err.print(f"[red]Error:[/red] {exc}")
+    from rich.markup import escape
+
+    # Escaped: a message may name an install command such as `pip install -e '.[ray]'`.
+    err.print(f"[red]Error:[/red] {escape(str(exc))}")
     return typer.Exit(1)
 
 
@@ -105,10 +108,12 @@ def index(
         if ray_address is not None:
             from indexer.ray_runner import RayRunner
 
-            err.print(f"Reading and embedding on Ray ({ray_address}) ...")
             runner = RayRunner(ray_address)
-        with runner as ray_runner, RichProgress(err) as progress:
-            report = build_index(settings, progress, force=force, runner=ray_runner)
+        with runner as ray_runner:
+            if ray_runner is not None:
+                err.print(f"Reading and embedding on Ray ({ray_address}).", highlight=False)
+            with RichProgress(err) as progress:
+                report = build_index(settings, progress, force=force, runner=ray_runner)
     except BeleidszoekerError as exc:
         raise _fail(exc) from exc
     from beleidszoeker.progress import print_build_report

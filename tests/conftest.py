@@ -160,3 +160,15 @@ def pdf_index(pdf_settings: Settings):
     from search_api.engine import get_searcher
 
     return get_searcher(pdf_settings)
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """A real local Ray of two CPUs, started once per session for the Ray indexing tests."""
+    import logging
+
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    yield ray
+    ray.shutdown()
