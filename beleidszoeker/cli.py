@@ -250,17 +250,39 @@ def _warm_up(settings: Settings) -> None:
         err.print(f"[yellow]Warning:[/yellow] {escape(problem)} Serving an older build meanwhile.")
 
 
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="try a ranking value without editing code, e.g. --set rrf_k=30 (repeatable)",
+    ),
+]
+
+
+def _ranked_settings(index_dir: Path | None, assignments: list[str] | None) -> Settings:
+    settings = _settings(index_dir=index_dir)
+    if not assignments:
+        return settings
+    try:
+        ranking = settings.ranking.with_values(assignments)
+    except ValueError as exc:
+        err.print(f"[red]Invalid --set:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    return settings.model_copy(update={"ranking": ranking})
+
+
 @app.command(name="eval")
 def evaluate(
     questions: Annotated[Path | None, typer.Option(help="questions file (YAML)")] = None,
     report: Annotated[Path | None, typer.Option(help="where to write the Markdown report")] = None,
     index_dir: IndexOpt = None,
+    assignments: SetOpt = None,
 ) -> None:
-    """Score retrieval (keyword, dense, hybrid) and the answers on the labelled questions."""
+    """Score retrieval (keyword, dense, hybrid) and the answers, dev and test side by side."""
     from eval.answering import run_answer_eval
     from eval.scoring import DEFAULT_QUESTIONS, DEFAULT_REPORT, run_eval
 
-    settings = _settings(index_dir=index_dir)
+    settings = _ranked_settings(index_dir, assignments)
     try:
         result = run_eval(
             settings, questions or DEFAULT_QUESTIONS, report or DEFAULT_REPORT, console=err
@@ -273,6 +295,44 @@ def evaluate(
     out.print(result.summary_table())
     out.print(answers.summary_table())
     out.print(f"Report written to {result.report_path}")
+
+
+@app.command()
+def train(
+    questions: Annotated[Path | None, typer.Option(help="questions file (YAML)")] = None,
+    index_dir: IndexOpt = None,
+    assignments: SetOpt = None,
+) -> None:
+    """Train the answer scorer on the dev questions (never the sealed test split) and save it."""
+    from rich.progress import Progress
+
+    from eval.questions import in_split, load_questions
+    from eval.scoring import DEFAULT_QUESTIONS
+    from eval.train import train_scorer
+    from search_api.engine import get_searcher
+    from search_api.scorer import MODEL_DIR
+
+    settings = _ranked_settings(index_dir, assignments)
+    path = questions or DEFAULT_QUESTIONS
+    try:
+        dev = in_split(load_questions(path), "dev")
+        searcher = get_searcher(settings)
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("Reading the dev questions", total=len(dev))
+            result = train_scorer(
+                searcher,
+                dev,
+                path.read_text(encoding="utf-8"),
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
+    except BeleidszoekerError as exc:
+        raise _fail(exc) from exc
+    except ValueError as exc:
+        err.print(f"[red]Error:[/red] {exc}: add labelled questions to {path}.")
+        raise typer.Exit(1) from exc
+    for line in result.lines():
+        out.print(line)
+    out.print(f"Scorer saved in {MODEL_DIR}; `beleidszoeker eval` scores it on dev and test.")
 
 
 if __name__ == "__main__":

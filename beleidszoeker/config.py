@@ -12,6 +12,67 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SearchMode = Literal["hybrid", "dense", "keyword"]
 
 
+class RankingConfig(BaseSettings):
+    """Every constant of ranking and answering, in one place.
+
+    Saved in the index manifest and printed in the header of ``eval/report.md``, so a score
+    always says what produced it; ``beleidszoeker eval --set name=value`` tries a value
+    without editing code. Each field is also read from ``BELEIDSZOEKER_<NAME>``. What is
+    learned (how much each piece of evidence counts) lives in the trained sentence scorer,
+    not here.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BELEIDSZOEKER_", extra="forbid")
+
+    # -- retrieval
+    rrf_k: int = Field(20, ge=1, description="rank-fusion damping constant")
+    candidates: int = Field(100, ge=1, description="hits per retriever before fusion")
+    sentence_weight: float = Field(
+        0.5, ge=0, le=1, description="share of the best sentence in a passage's dense score"
+    )
+    proximity_weight: float = Field(
+        0.01, ge=0, description="hybrid: bonus for the question's words standing together"
+    )
+    proximity_depth: int = Field(30, ge=0, description="hybrid: passages the bonus may reorder")
+    # -- answering
+    read_depth: int = Field(10, ge=1, description="passages read for a fact answer")
+    list_depth: int = Field(30, ge=1, description="passages read for a list answer")
+    max_sentences: int = Field(3, ge=1, description="sentences in a fact answer")
+    max_items: int = Field(15, ge=1, description="items in a list answer")
+    max_anchor_sentences: int = Field(
+        120, ge=0, description="a list's topic word in more sentences is too common to read all"
+    )
+    anchor_share: float = Field(
+        0.75, ge=0, le=1, description="topic words this share as rare as the rarest anchor a list"
+    )
+    sentence_share: float = Field(
+        0.5, ge=0, le=1, description="share of a sentence's own vector in its similarity"
+    )
+    max_word_weight: float = Field(8.0, gt=0, description="cap on one word's IDF weight")
+    min_words: int = Field(5, ge=1, description="shorter lines are headings, not answers")
+    sentence_margin: float = Field(
+        0.25, ge=0, le=1, description="further sentences join within this probability of the best"
+    )
+    threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="abstain below this scorer probability; unset: the one chosen on dev",
+    )
+
+    def with_values(self, assignments: list[str]) -> RankingConfig:
+        """A copy with ``name=value`` assignments applied (``eval --set``); validated."""
+        data = self.model_dump()
+        for assignment in assignments:
+            name, sep, value = assignment.partition("=")
+            name = name.strip().replace("-", "_")
+            if not sep or name not in type(self).model_fields:
+                known = ", ".join(type(self).model_fields)
+                raise ValueError(f"{assignment!r}: use name=value with a name out of: {known}")
+            data[name] = None if value.strip().lower() in ("", "none") else value.strip()
+        return type(self).model_validate(data)
+
+
 class Settings(BaseSettings):
     """Everything a user can tune; command-line options override these per call."""
 
@@ -30,14 +91,7 @@ class Settings(BaseSettings):
 
     default_k: int = Field(10, ge=1, le=50)
     default_mode: SearchMode = "hybrid"
-    rrf_k: int = Field(20, ge=1, description="rank-fusion damping constant")
-    sentence_weight: float = Field(
-        0.5, ge=0, le=1, description="share of the best sentence in a passage's dense score"
-    )
-    proximity_weight: float = Field(
-        0.01, ge=0, description="hybrid: bonus for the question's words standing together"
-    )
-    candidates: int = Field(100, ge=10, description="hits per retriever before fusion")
+    ranking: RankingConfig = Field(default_factory=lambda: RankingConfig())
 
     max_file_mb: float = Field(50.0, gt=0, description="larger files are skipped")
     ocr: bool = Field(True, description="read scanned PDF pages with Tesseract")

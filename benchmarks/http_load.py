@@ -39,7 +39,7 @@ from eval.scoring import DEFAULT_QUESTIONS  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGETS = {
     ("search", 1): "p95 <= 100 ms",
-    ("ask", 1): "p95 <= 250 ms",
+    ("ask", 1): "p95 <= 100 ms",
     ("ask", 8): ">= 20 requests/s",
 }
 

@@ -11,7 +11,7 @@ from rich.table import Table
 from beleidszoeker.config import Settings
 from eval.matching import contains_quote, normalize
 from eval.questions import Question, load_questions
-from eval.scoring import DEFAULT_QUESTIONS
+from eval.scoring import DEFAULT_QUESTIONS, SPLITS
 from search_api.answer import answer_question
 from search_api.engine import get_searcher
 from search_api.models import AskResponse
@@ -72,25 +72,47 @@ class AnswerEvalResult:
             return 0.0
         return sum(j.cited_gold / len(j.question.answers) for j in lists) / len(lists)
 
+    def said_share(self, category: str | None = None) -> float:
+        """Share of answerable questions whose answer text itself holds a gold quote."""
+        pool = [j for j in self.answerable if category is None or j.question.category == category]
+        return sum(j.said_gold > 0 for j in pool) / len(pool) if pool else 0.0
+
+    def of_split(self, split: str) -> AnswerEvalResult:
+        return AnswerEvalResult([j for j in self.judged if j.question.split == split])
+
     def figures(self) -> dict[str, str]:
         n_un, n_ans = len(self.unanswerable), len(self.answerable)
         return {
-            "unanswerable questions abstained": f"{self.abstained_ok}/{n_un}",
+            "unanswerable questions abstained": (
+                f"{self.abstained_ok}/{n_un} ({self.abstained_ok / max(n_un, 1):.1%})"
+            ),
             "answerable questions wrongly abstained": (
                 f"{len(self.wrongly_abstained)}/{n_ans} "
                 f"({len(self.wrongly_abstained) / max(n_ans, 1):.1%})"
             ),
             "answers whose citations hold a gold quote": f"{self.share('cited_gold'):.1%}",
             "answers with a gold quote in an answer sentence": f"{self.share('said_gold'):.1%}",
+            "answerable questions whose answer text holds a gold quote": (
+                f"{self.said_share():.1%}"
+            ),
+            "promise questions whose answer text holds a gold quote": (
+                f"{self.said_share('promise'):.1%}"
+            ),
             "list questions: gold items cited": f"{self.list_recall():.1%}",
         }
+
+    def split_figures(self) -> dict[str, dict[str, str]]:
+        """figure -> split -> value, for dev and test side by side."""
+        by_split = {s: self.of_split(s).figures() for s in SPLITS}
+        return {name: {s: by_split[s][name] for s in SPLITS} for name in by_split[SPLITS[0]]}
 
     def summary_table(self) -> Table:
         table = Table(title=f"Answers on {len(self.judged)} questions")
         table.add_column("figure")
-        table.add_column("value", justify="right")
-        for name, value in self.figures().items():
-            table.add_row(name, value)
+        for split in SPLITS:
+            table.add_column(split, justify="right")
+        for name, values in self.split_figures().items():
+            table.add_row(name, *(values[s] for s in SPLITS))
         return table
 
     def markdown(self) -> str:
@@ -102,9 +124,12 @@ class AnswerEvalResult:
             "the unanswerable questions and answer the others with sentences whose cited "
             "passages hold a gold quote.",
             "",
-            "| figure | value |",
-            "|---|---:|",
-            *(f"| {name} | {value} |" for name, value in self.figures().items()),
+            "| figure | " + " | ".join(SPLITS) + " |",
+            "|---|" + "---:|" * len(SPLITS),
+            *(
+                f"| {name} | " + " | ".join(values[s] for s in SPLITS) + " |"
+                for name, values in self.split_figures().items()
+            ),
             "",
         ]
         for title, items in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +39,10 @@ class Question(BaseModel):
     def answerable(self) -> bool:
         return bool(self.answers)
 
+    @property
+    def split(self) -> Split:
+        return split_of(self.id)
+
 
 def load_questions(path: Path) -> list[Question]:
     try:
@@ -52,3 +57,39 @@ def load_questions(path: Path) -> list[Question]:
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         raise BeleidszoekerError(f"Questions file {path} repeats ids: {', '.join(dupes)}")
     return questions
+
+
+Split = Literal["dev", "test"]
+# Share of the questions in `dev`: what tuning and training may read. The rest is `test`,
+# sealed: it only reports.
+DEV_SHARE = 0.6
+
+
+def split_of(question_id: str) -> Split:
+    """`dev` or `test`, from a hash of the id alone: stable, and blind to the question's text."""
+    digest = hashlib.sha256(question_id.encode("utf-8")).digest()
+    return "dev" if int.from_bytes(digest[:8], "big") / 2**64 < DEV_SHARE else "test"
+
+
+class SealedSplitError(BeleidszoekerError):
+    """Something tried to fit (train, tune, choose a threshold) on the sealed test split."""
+
+
+def dev_only(questions: list[Question]) -> list[Question]:
+    """The questions a fit may read; refuses a list that holds any `test` question.
+
+    Every fit goes through here, so a test split that leaks into training is an error, not
+    a silently better score.
+    """
+    sealed = [q.id for q in questions if split_of(q.id) != "dev"]
+    if sealed:
+        shown = ", ".join(sealed[:5]) + (" ..." if len(sealed) > 5 else "")
+        raise SealedSplitError(
+            f"Refusing to fit on {len(sealed)} question(s) of the sealed test split ({shown}): "
+            'pass only the dev split (eval.questions.in_split(questions, "dev")).'
+        )
+    return questions
+
+
+def in_split(questions: list[Question], split: Split) -> list[Question]:
+    return [q for q in questions if split_of(q.id) == split]

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from beleidszoeker.config import RankingConfig
+from beleidszoeker.errors import BeleidszoekerError
 from eval.questions import Question
-from eval.scoring import METRICS, EvalResult
+from eval.scoring import METRICS, SPLITS, EvalResult
+from search_api.scorer import get_scorer
 
 
 def _header(label: str) -> str:
     return "| " + label + " | " + " | ".join(METRICS) + " |\n|---|" + "---:|" * len(METRICS)
 
 
-def write_report(result: EvalResult, questions: list[Question], manifest: dict[str, Any]) -> None:
+def write_report(
+    result: EvalResult,
+    questions: list[Question],
+    manifest: dict[str, Any],
+    ranking: RankingConfig | None = None,
+) -> None:
     png = result.report_path.with_suffix(".png")
     _chart(result, png)
     counts: dict[str, int] = {}
@@ -31,6 +39,8 @@ def write_report(result: EvalResult, questions: list[Question], manifest: dict[s
         f"{manifest.get('chunking', {}).get('size')} characters with "
         f"{manifest.get('chunking', {}).get('overlap')} overlap. Run took {result.seconds:.1f} s.",
         "",
+        *_configuration(ranking or RankingConfig()),
+        *_splits(result, questions),
         "## Overall (answerable questions)",
         "",
         _header("mode"),
@@ -43,21 +53,6 @@ def write_report(result: EvalResult, questions: list[Question], manifest: dict[s
         lines += [f"### {cat} ({counts.get(cat, 0)} questions)", "", _header("mode")]
         for mode, values in modes.items():
             lines.append(f"| {mode} | " + " | ".join(f"{values[m]:.3f}" for m in METRICS) + " |")
-        lines.append("")
-    if result.halves:
-        lines += [
-            "## Halves of the set",
-            "",
-            "Odd-numbered and even-numbered answerable questions scored apart. A ranking "
-            "change should help both halves; one that helps only one is fitted to a few "
-            "questions.",
-            "",
-            _header("half, mode"),
-        ]
-        for half, modes in result.halves.items():
-            for mode, values in modes.items():
-                cells = " | ".join(f"{values[m]:.3f}" for m in METRICS)
-                lines.append(f"| {half}, {mode} | {cells} |")
         lines.append("")
     lines += ["## Questions with no gold quote in the top 20", ""]
     for mode, ids in result.misses.items():
@@ -77,6 +72,51 @@ def write_report(result: EvalResult, questions: list[Question], manifest: dict[s
         "",
     ]
     result.report_path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _configuration(ranking: RankingConfig) -> list[str]:
+    """The ranking configuration and the scorer that produced these figures."""
+    lines = [
+        "## Configuration",
+        "",
+        "Ranking (`beleidszoeker eval --set name=value` tries another value): "
+        + ", ".join(f"`{k}={v}`" for k, v in ranking.model_dump().items())
+        + ".",
+        "",
+    ]
+    try:
+        record = get_scorer().record
+    except BeleidszoekerError as exc:
+        return [*lines, f"Sentence scorer: none ({exc})", ""]
+    threshold = ranking.threshold if ranking.threshold is not None else record["threshold"]
+    return [
+        *lines,
+        f"Sentence scorer: {record['model']} trained {record['trained_at']} on "
+        f"{record['n_questions']} `{record['split']}` questions (sha256 "
+        f"{record['dev_questions_sha256'][:12]}), {len(record['features'])} features, "
+        f"scikit-learn {record['versions']['scikit-learn']}; abstains below {threshold:.3f}.",
+        "",
+    ]
+
+
+def _splits(result: EvalResult, questions: list[Question]) -> list[str]:
+    """Headline figures on dev and the sealed test split, side by side."""
+    if not result.splits:
+        return []
+    n = {s: sum(q.split == s for q in questions) for s in SPLITS}
+    lines = [
+        "## Dev and test",
+        "",
+        "Every question is in `dev` or `test` by a hash of its id. Training and tuning read "
+        "`dev` only; `test` only reports. A gap of more than 0.05 between them is fitting.",
+        "",
+        "| figure | " + " | ".join(f"{s} ({n[s]})" for s in SPLITS) + " |",
+        "|---|" + "---:|" * len(SPLITS),
+    ]
+    for mode in result.overall:
+        for name, values in result.split_figures(mode).items():
+            lines.append(f"| {name} | " + " | ".join(values[s] for s in SPLITS) + " |")
+    return [*lines, ""]
 
 
 def _chart(result: EvalResult, path) -> None:

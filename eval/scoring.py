@@ -29,9 +29,10 @@ class EvalResult:
     n_answerable: int
     overall: dict[str, dict[str, float]]  # mode -> metric -> value
     by_category: dict[str, dict[str, dict[str, float]]]  # category -> mode -> metric
-    # The answerable questions split in two alternating halves: a ranking change that helps
-    # only one half is fitted to a few questions rather than better search.
-    halves: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    # The same scores on the dev and the sealed test split, and on slices of each (English
+    # questions, lists): slice -> split -> mode -> metric. A change that helps dev only is
+    # fitted to its questions, not better search.
+    splits: dict[str, dict[str, dict[str, dict[str, float]]]] = field(default_factory=dict)
     missing_quotes: list[str] = field(default_factory=list)
     misses: dict[str, list[str]] = field(default_factory=dict)  # mode -> question ids
     seconds: float = 0.0
@@ -44,6 +45,36 @@ class EvalResult:
         for mode, values in self.overall.items():
             table.add_row(mode, *(f"{values[m]:.3f}" for m in METRICS))
         return table
+
+    def split_figures(self, mode: str = "hybrid") -> dict[str, dict[str, str]]:
+        """Headline figures of one mode: figure -> split -> value."""
+        out: dict[str, dict[str, str]] = {}
+        for name, (slice_, metric) in HEADLINE.items():
+            for split in SPLITS:
+                value = self.splits.get(slice_, {}).get(split, {}).get(mode, {}).get(metric)
+                out.setdefault(f"{mode} {name}", {})[split] = (
+                    "-" if value is None else f"{value:.3f}"
+                )
+        return out
+
+
+SPLITS = ("dev", "test")
+# Slices of the answerable questions scored on each split.
+SLICES = {
+    "all": lambda q: True,
+    "English": lambda q: q.lang == "en",
+    "list": lambda q: q.category == "list",
+    "paraphrase": lambda q: q.category == "paraphrase",
+    "promise": lambda q: q.category == "promise",
+}
+HEADLINE = {
+    "MRR@10": ("all", "mrr@10"),
+    "Recall@10": ("all", "recall@10"),
+    "list Recall@10": ("list", "recall@10"),
+    "English MRR@10": ("English", "mrr@10"),
+    "paraphrase MRR@10": ("paraphrase", "mrr@10"),
+    "promise MRR@10": ("promise", "mrr@10"),
+}
 
 
 def gold_ids(question: Question) -> list[str]:
@@ -91,7 +122,7 @@ def run_eval(
     overall: dict[str, dict[str, float]] = {}
     by_category: dict[str, dict[str, dict[str, float]]] = {}
     misses: dict[str, list[str]] = {}
-    halves: dict[str, dict[str, dict[str, float]]] = {}
+    splits: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for mode in modes:
         console.print(f"Scoring {mode} on {len(answerable)} questions ...")
         rows = {
@@ -104,8 +135,12 @@ def run_eval(
         for cat in sorted({q.category for q in answerable}):
             ids = [q.id for q in answerable if q.category == cat]
             by_category.setdefault(cat, {})[mode] = _subset(qrels, rows, ids)
-        for name, half in (("first half", answerable[0::2]), ("second half", answerable[1::2])):
-            halves.setdefault(name, {})[mode] = _subset(qrels, rows, [q.id for q in half])
+        for slice_, keep in SLICES.items():
+            for split in SPLITS:
+                ids = [q.id for q in answerable if q.split == split and keep(q)]
+                if ids:
+                    per_split = splits.setdefault(slice_, {}).setdefault(split, {})
+                    per_split[mode] = _subset(qrels, rows, ids)
 
     result = EvalResult(
         report_path=report_path,
@@ -113,14 +148,14 @@ def run_eval(
         n_answerable=len(answerable),
         overall=overall,
         by_category=by_category,
-        halves=halves,
+        splits=splits,
         missing_quotes=_missing_quotes(searcher, answerable),
         misses=misses,
         seconds=time.perf_counter() - t0,
     )
     from eval.report import write_report
 
-    write_report(result, questions, searcher.index.manifest)
+    write_report(result, questions, searcher.index.manifest, searcher.ranking)
     return result
 
 

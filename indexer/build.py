@@ -244,6 +244,8 @@ def build_index(
         "chunking": chunking,
         "reading": reading,
         "keyword": {"stemmer": STEMMER, "stopwords": "nl"},
+        # The ranking in force when the index was built (`eval` reports the one it used).
+        "ranking": settings.ranking.model_dump(),
         "corpus_dir": str(settings.corpus_dir),
         "corpus_fingerprint": fingerprint,
         "n_documents": len(documents),

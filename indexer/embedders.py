@@ -126,6 +126,12 @@ _cache: dict[str, Embedder] = {}
 _cache_lock = threading.Lock()
 
 
+def register_embedder(spec: str, embedder: Embedder) -> None:
+    """Serve ``spec`` with a ready embedder object (stand-in vectors for benchmarks)."""
+    with _cache_lock:
+        _cache[spec] = embedder
+
+
 def get_embedder(spec: str) -> Embedder:
     """The embedder named by the setting, created once per process."""
     with _cache_lock:

@@ -6,9 +6,10 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -109,6 +110,64 @@ def terms(text: str, decompounder: Decompounder | None = None) -> list[str]:
     return _stemmer().stemWords(out)
 
 
+def idf(n: int, df: int) -> float:
+    """How rare a word is among ``n`` texts when ``df`` of them hold it (BM25's IDF).
+
+    The one IDF of Beleidszoeker: keyword search weighs passages with it, and answers weigh
+    a sentence's words with it; a word no text holds weighs most.
+    """
+    return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+
+# A question word as coverage weighs it: its stem, the stems of its compound parts, a weight.
+Word = tuple[str, tuple[str, ...], float]
+
+
+def query_words(
+    text: str,
+    decompounder: Decompounder | None,
+    weight: Callable[[str], float],
+    known: Callable[[str], bool],
+    keep: Callable[[str], bool] | None = None,
+) -> list[Word]:
+    """The question's content words with their weights, each once.
+
+    A compound the texts use whole weighs what its stem weighs; one they only know by its
+    parts weighs what its rarest part weighs ("voucherregelingen" is as specific as
+    "voucher"). ``keep`` may leave words out (English function words, say).
+    """
+    out: list[Word] = []
+    seen: set[str] = set()
+    for word in words(text):
+        stem = _stemmer().stemWord(word)
+        if stem in seen or (keep is not None and not keep(word)):
+            continue
+        seen.add(stem)
+        parts = tuple(_stemmer().stemWords(list(decompounder.split(word)))) if decompounder else ()
+        if known(stem) or not parts:
+            out.append((stem, parts, weight(stem)))
+        else:
+            out.append((stem, parts, max(weight(p) for p in parts)))
+    return out
+
+
+def coverage(found: list[Word] | tuple[Word, ...], holds: Callable[[str], Any], zero: Any = 0.0):
+    """Weighted share of the question's words that ``holds``; a compound counts by its parts.
+
+    ``holds(term)`` answers for one text (a bool) or many at once (a boolean array): the one
+    implementation behind keyword trust, proximity and an answer's evidence.
+    """
+    total, got = 0.0, zero
+    for stem, parts, weight in found:
+        total += weight
+        held = holds(stem)
+        if parts:
+            share = sum(holds(p) for p in parts) / len(parts)
+            held = np.maximum(held, share) if isinstance(share, np.ndarray) else max(held, share)
+        got = got + weight * held
+    return got / total if total else got
+
+
 class KeywordIndex:
     """A BM25 index over chunk texts; rows line up with the chunk list."""
 
@@ -151,29 +210,26 @@ class KeywordIndex:
         only knows by its parts ("voucherregelingen") counts by the parts it holds.
         """
         rows = np.asarray(rows, dtype=np.int64)
-        total, held = 0.0, np.zeros(len(rows))
-        for word in dict.fromkeys(words(query)):
-            stem = _stemmer().stemWord(word)
-            parts = _stemmer().stemWords(list(self.decompounder.split(word)))
-            if stem in self._vocab or not parts:
-                weight, share = self._weigh(stem, rows)
-            else:
-                weighed = [self._weigh(p, rows) for p in parts]
-                weight = max(w for w, _ in weighed)
-                share = sum(h for _, h in weighed) / len(parts)
-            total += weight
-            held += weight * share
-        return held / total if total else held
+        postings = {}
 
-    def _weigh(self, term: str, rows: np.ndarray) -> tuple[float, np.ndarray]:
-        """The term's BM25 IDF, and which of ``rows`` hold it."""
+        def posting(term: str) -> np.ndarray:
+            if term not in postings:
+                postings[term] = self._postings(term)
+            return postings[term]
+
+        n = self._bm25.scores["num_docs"]
+        weighted = query_words(
+            query, self.decompounder, lambda t: idf(n, len(posting(t))), self._vocab.__contains__
+        )
+        return coverage(weighted, lambda t: np.isin(rows, posting(t)), np.zeros(len(rows)))
+
+    def _postings(self, term: str) -> np.ndarray:
+        """The rows that hold ``term``."""
         tid = self._bm25.vocab_dict.get(term)
-        postings = np.zeros(0, dtype=np.int64)
-        if tid is not None:
-            indptr = self._bm25.scores["indptr"]
-            postings = self._bm25.scores["indices"][indptr[tid] : indptr[tid + 1]]
-        n, df = self._bm25.scores["num_docs"], len(postings)
-        return float(np.log(1 + (n - df + 0.5) / (df + 0.5))), np.isin(rows, postings)
+        if tid is None:
+            return np.zeros(0, dtype=np.int64)
+        indptr = self._bm25.scores["indptr"]
+        return self._bm25.scores["indices"][indptr[tid] : indptr[tid + 1]]
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(row, score) pairs with a positive score, best first; ``mask`` limits the rows."""

@@ -1,4 +1,9 @@
-"""Answer a question with verbatim, cited sentences from the retrieved passages, or abstain."""
+"""Answer a question with verbatim, cited sentences from the retrieved passages, or abstain.
+
+Every sentence of the passages read is a candidate; the learned scorer (``scorer.py``) gives
+each a probability of answering, from the evidence ``features.py`` computes. The answer is the
+likeliest sentences, or none when even the best is below the threshold chosen on dev.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +12,86 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from beleidszoeker.config import SearchMode
+from beleidszoeker.config import RankingConfig, SearchMode
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
-from search_api import abstain
 from search_api.evidence import QuestionTerms
+from search_api.features import COMMITMENT, FEATURES, QuestionContext, feature_rows, topic_text
 from search_api.models import Answer, AnswerSentence, AskResponse, Passage
 from search_api.question import QuestionInfo, analyse
 from search_api.retrieval import Filters, Hit, Searcher, normalize_query
+from search_api.scorer import SentenceScorer, get_scorer
 from search_api.sentences import SentenceTable, sentence_table
-
-# Passages read for a fact; a list question reads deeper to find every item.
-READ_DEPTH = 10
-LIST_DEPTH = 30
-MAX_SENTENCES = 3
-MAX_ITEMS = 15
-# A topic word used in more sentences than this is too common to read every passage with it.
-MAX_ANCHOR_SENTENCES = 120
-# Further sentences join the best one when they score nearly as well.
-SENTENCE_MARGIN = 0.35
-# Relevance: similarity to the question on the index's scale (0 for a typical passage, about
-# 1 for one that answers; see sentences.similarity_scale), plus key words of the question
-# found in the sentence and around it.
-KEYWORD_WEIGHT = 0.5
-# Share of a sentence's own similarity (when the index has sentence vectors) in its dense part.
-SENTENCE_SHARE = 0.5
 
 
 @dataclass(frozen=True)
 class Candidate:
     sentence_id: int
     hit: Hit
-    score: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Every candidate sentence of one question, with its features, before scoring."""
+
+    question: QuestionInfo
+    hits: list[Hit]  # the passages searched, then any read for a list's topic word
+    sentence_ids: list[int]
+    owners: list[Hit]  # the passage each candidate stands in
+    features: np.ndarray  # one row per candidate, columns as features.FEATURES
+    table: SentenceTable
+
+
+def read_question(
+    searcher: Searcher,
+    query: str,
+    *,
+    k: int = 10,
+    mode: SearchMode = "hybrid",
+    filters: Filters | None = None,
+) -> Reading:
+    """Search, then gather every sentence of the passages an answer may come from."""
+    ranking = searcher.ranking
+    query = normalize_query(query)
+    question = analyse(query)
+    depth = max(k, ranking.list_depth if question.is_list else ranking.read_depth)
+    hits = searcher.search(query, depth, mode, filters)
+    table = sentence_table(searcher.index)
+    if not hits:
+        return Reading(question, hits, [], [], np.zeros((0, len(FEATURES))), table)
+    qterms = QuestionTerms.of(question, table, ranking)
+    if question.is_list:
+        hits = hits + _anchor_hits(hits, qterms, table, searcher, filters)
+        read = hits
+    else:
+        read = hits[: ranking.read_depth]
+    context = QuestionContext(
+        question=question,
+        terms=qterms,
+        vector=(qvector := searcher.query_vector(query)),
+        topic=searcher.query_vector(topic) if (topic := topic_text(question)) else qvector,
+        commitment=searcher.query_vector(COMMITMENT),
+        scale=table.scale,
+        sentence_share=ranking.sentence_share,
+        min_words=ranking.min_words,
+    )
+    rows = table.rows(read)
+    ids, owners, features = feature_rows(
+        context, table, searcher.index.vectors[rows], rows, [h.rank for h in read]
+    )
+    # What cannot answer however close it is, is no candidate at all: a sentence without the
+    # kind of answer asked for (no amount for "hoeveel", no name for "wie"), one far from
+    # the year the question names, one in a section that names none of the question's
+    # names ("Assen"), and a heading.
+    typed = (
+        (features[:, FEATURES.index("type_match")] > 0)
+        & (features[:, FEATURES.index("years_window")] > 0)
+        & (features[:, FEATURES.index("names_section")] > 0)
+        & (features[:, FEATURES.index("sentence_like")] > 0)
+    )
+    ids = [s for s, keep in zip(ids, typed, strict=True) if keep]
+    owners = [o for o, keep in zip(owners, typed, strict=True) if keep]
+    return Reading(question, hits, ids, [read[i] for i in owners], features[typed], table)
 
 
 def answer_question(
@@ -47,33 +101,36 @@ def answer_question(
     k: int = 10,
     mode: SearchMode = "hybrid",
     filters: Filters | None = None,
+    scorer: SentenceScorer | None = None,
 ) -> AskResponse:
-    """Search, then answer from the sentences of the top passages, or abstain.
+    """Search, then answer with the sentences the scorer finds likely enough, or abstain.
 
     ``passages`` holds the top ``k`` passages, followed by any deeper passage an answer
     sentence cites, so every citation can be shown.
     """
     t0 = time.perf_counter()
-    query = normalize_query(query)
-    question = analyse(query)
-    depth = max(k, LIST_DEPTH if question.is_list else READ_DEPTH)
-    hits = searcher.search(query, depth, mode, filters)
+    scorer = scorer or get_scorer()
+    reading = read_question(searcher, query, k=k, mode=mode, filters=filters)
+    threshold = searcher.ranking.threshold
+    threshold = scorer.threshold if threshold is None else threshold
+    probabilities = scorer.probabilities(reading.features)
+    candidates = [
+        Candidate(sid, hit, float(p))
+        for sid, hit, p in zip(reading.sentence_ids, reading.owners, probabilities, strict=True)
+    ]
+    # Best first; equal ones in reading order (passage rank, then place in the passage).
+    candidates.sort(key=lambda c: (-c.probability, c.hit.rank, c.sentence_id))
     answer = None
-    if hits:
-        table = sentence_table(searcher.index)
-        qterms = QuestionTerms.of(question, table)
-        qvec = searcher.query_vector(query)
-        if question.is_list:
-            hits = hits + _anchor_hits(hits, qterms, table, searcher, filters)
-            candidates = _candidates(hits, question, qterms, table, searcher, qvec)
-            answer = _list_answer(candidates, question, qterms, table)
+    if candidates and candidates[0].probability >= threshold:
+        if reading.question.is_list:
+            answer = _list_answer(candidates, threshold, searcher.ranking, reading.table)
         else:
-            candidates = _candidates(hits[:READ_DEPTH], question, qterms, table, searcher, qvec)
-            answer = _sentence_answer(candidates, question, table)
+            answer = _sentence_answer(candidates, threshold, searcher.ranking, reading.table)
+    hits = reading.hits
     cited = {c for s in answer.sentences for c in s.citations} if answer else set()
     shown = hits[:k] + [h for h in hits[k:] if h.chunk.id in cited]
     return AskResponse(
-        query=query,
+        query=reading.question.text,
         abstained=answer is None,
         answer=answer,
         passages=[Passage.from_hit(h) for h in shown],
@@ -81,49 +138,17 @@ def answer_question(
     )
 
 
-def _candidates(
-    hits: list[Hit],
-    question: QuestionInfo,
-    qterms: QuestionTerms,
-    table: SentenceTable,
-    searcher: Searcher,
-    qvec: np.ndarray,
-) -> list[Candidate]:
-    """Sentences that could answer, best first."""
-    rows = table.rows(hits)
-    floor, span = table.scale
-    passage_sim = searcher.index.vectors[rows] @ qvec
-    out = []
-    for hit, row, sim in zip(hits, rows, passage_sim, strict=True):
-        for sid in table.by_row[row]:
-            sentence = table.sentences[sid]
-            similarity = float(sim)
-            if table.vectors is not None and sentence.vector is not None:
-                # The sentence's own vector says more about it than its passage's does.
-                own = float(table.vectors[sentence.vector] @ qvec)
-                similarity = (1 - SENTENCE_SHARE) * similarity + SENTENCE_SHARE * own
-            dense = (similarity - floor) / span
-            window = table.window(sid)
-            section = table.section[row]
-            if not abstain.may_answer(sentence.text, window, section, question, qterms):
-                continue
-            words = 0.5 * qterms.coverage(sentence.terms) + 0.5 * qterms.coverage(window)
-            out.append(Candidate(sid, hit, dense + KEYWORD_WEIGHT * words))
-    out.sort(key=lambda c: (-c.score, c.hit.rank, c.sentence_id))
-    return out
-
-
 def _sentence_answer(
-    candidates: list[Candidate], question: QuestionInfo, table: SentenceTable
-) -> Answer | None:
-    if not candidates or not abstain.confident(candidates[0].score, question):
-        return None
+    candidates: list[Candidate], threshold: float, ranking: RankingConfig, table: SentenceTable
+) -> Answer:
+    """The best sentence, and the next ones that score nearly as well."""
+    floor = max(threshold, candidates[0].probability - ranking.sentence_margin)
     chosen: list[Candidate] = []
     seen: set[str] = set()
     for c in candidates:
-        text = table.sentences[c.sentence_id].text
-        if c.score < candidates[0].score - SENTENCE_MARGIN or len(chosen) == MAX_SENTENCES:
+        if c.probability < floor or len(chosen) == ranking.max_sentences:
             break
+        text = table.sentences[c.sentence_id].text
         if text not in seen:
             seen.add(text)
             chosen.append(c)
@@ -148,7 +173,7 @@ def _anchor_hits(
     when the word is specific enough to make that a short list.
     """
     sentence_ids = sorted({i for a in qterms.anchors for i in table.by_term.get(a, [])})
-    if not sentence_ids or len(sentence_ids) > MAX_ANCHOR_SENTENCES:
+    if not sentence_ids or len(sentence_ids) > searcher.ranking.max_anchor_sentences:
         return []
     have = {h.chunk.id for h in hits}
     index = searcher.index
@@ -170,28 +195,21 @@ def _anchor_hits(
 
 
 def _list_answer(
-    candidates: list[Candidate],
-    question: QuestionInfo,
-    qterms: QuestionTerms,
-    table: SentenceTable,
-) -> Answer | None:
+    candidates: list[Candidate], threshold: float, ranking: RankingConfig, table: SentenceTable
+) -> Answer:
     """One item per project or section that answers, each with its best sentence."""
     items: dict[tuple[str, str], Candidate] = {}
     for c in candidates:
-        if not abstain.confident(c.score, question):
+        if c.probability < threshold:
             break  # best first: the rest score lower still
-        if not abstain.on_topic(table.window(c.sentence_id), qterms):
-            continue
         items.setdefault((c.hit.chunk.document_id, c.hit.chunk.section), c)
-    if not items:
-        return None
     sentences = [
         AnswerSentence(
             text=table.sentences[c.sentence_id].text,
             citations=[c.hit.chunk.id],
             label=_label(c.hit),
         )
-        for c in list(items.values())[:MAX_ITEMS]
+        for c in list(items.values())[: ranking.max_items]
     ]
     return Answer(kind="list", text=" ".join(s.text for s in sentences), sentences=sentences)
 

@@ -16,7 +16,7 @@ from indexer.store import IndexData, finished_builds, load_index
 from search_api.retrieval import Searcher
 
 _lock = threading.Lock()
-_searchers: dict[tuple[str, str], Searcher] = {}
+_searchers: dict[tuple[str, str, str], Searcher] = {}
 # Per index: the damaged build the link points at and why, while an older build is served.
 _problems: dict[tuple[str, str], tuple[str, str]] = {}
 
@@ -28,7 +28,9 @@ def get_searcher(settings: Settings) -> Searcher:
     (a re-index finished), the next call loads that build. Requests already running keep
     the Searcher they hold, so none fails during the swap.
     """
-    key = (str(settings.index_dir), settings.embedder)
+    # A ranking tried with `eval --set` gets a searcher of its own.
+    key = (str(settings.index_dir), settings.embedder, settings.ranking.model_dump_json())
+    damage_key = key[:2]  # damage belongs to the index, whatever the ranking
     target = str(settings.index_dir.resolve())
     searcher = _searchers.get(key)
     if searcher is not None and str(searcher.index.path) == target:
@@ -37,16 +39,16 @@ def get_searcher(settings: Settings) -> Searcher:
         searcher = _searchers.get(key)
         if searcher is not None and str(searcher.index.path) == target:
             return searcher
-        if key in _problems and _problems[key][0] == target and searcher is not None:
+        if damage_key in _problems and _problems[damage_key][0] == target and searcher:
             return searcher  # the link still points at the damaged build: keep what we serve
         try:
             index = load_index(settings.index_dir, settings.embedder)
-            _problems.pop(key, None)
+            _problems.pop(damage_key, None)
         except IndexDamagedError as exc:
             index = _newest_good(settings, exclude=Path(target), current=searcher)
             if index is None:
                 raise
-            _problems[key] = (target, str(exc))
+            _problems[damage_key] = (target, str(exc))
         if searcher is None or searcher.index is not index:
             searcher = _searcher(settings, index)
             _searchers[key] = searcher
@@ -74,11 +76,4 @@ def _newest_good(settings: Settings, exclude: Path, current: Searcher | None) ->
 
 
 def _searcher(settings: Settings, index: IndexData) -> Searcher:
-    return Searcher(
-        index,
-        get_embedder(settings.embedder),
-        settings.rrf_k,
-        settings.candidates,
-        settings.sentence_weight,
-        settings.proximity_weight,
-    )
+    return Searcher(index, get_embedder(settings.embedder), settings.ranking)

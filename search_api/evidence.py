@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from indexer.keyword import terms, words
+from beleidszoeker.config import RankingConfig
+from indexer.keyword import Word, coverage, query_words, terms
 from search_api.question import ENGLISH_FUNCTION_WORDS, QuestionInfo
 from search_api.sentences import SentenceTable
 
@@ -33,10 +34,6 @@ _DATE = re.compile(
 )
 # A capitalised word inside the sentence ("NS" too): a person, organisation or place.
 _NAME = re.compile(r"(?<=[\s(‘“'\"])[A-Z][\w&'’-]*[A-Za-z]")
-# The weight of a word the corpus never uses, capped so one odd word cannot sink a sentence.
-_MAX_WEIGHT = 8.0
-# Topic words at least this share as rare as the rarest one count as the list's anchors.
-ANCHOR_SHARE = 0.75
 
 
 def holds_answer_type(text: str, question: QuestionInfo) -> bool:
@@ -56,9 +53,6 @@ def holds_answer_type(text: str, question: QuestionInfo) -> bool:
     return any(m.group(0).lower() not in asked for m in _NAME.finditer(text))
 
 
-Word = tuple[str, tuple[str, ...], float]  # stem, stems of its compound parts, weight
-
-
 @dataclass(frozen=True)
 class QuestionTerms:
     """The question's content words, names and years, as the sentence table spells them."""
@@ -75,28 +69,37 @@ class QuestionTerms:
     predicate: tuple[Word, ...] = ()
 
     @classmethod
-    def of(cls, question: QuestionInfo, table: SentenceTable) -> QuestionTerms:
-        found: list[Word] = []
-        for w in dict.fromkeys(words(question.text)):
-            if question.lang == "en" and w in ENGLISH_FUNCTION_WORDS:
-                continue  # "the" stands in English titles in the corpus: no evidence
-            stems = terms(w, table.decompounder)
-            if not stems:
-                continue
-            stem, parts = stems[0], tuple(stems[1:])
-            # An English word is not evidence either way in Dutch documents: leave out what
-            # the corpus never uses when the question is English.
-            if question.lang == "en" and not (
-                table.in_corpus(stem) or any(table.in_corpus(p) for p in parts)
-            ):
-                continue
-            found.append((stem, parts, min(table.idf(stem), _MAX_WEIGHT)))
+    def of(
+        cls, question: QuestionInfo, table: SentenceTable, ranking: RankingConfig | None = None
+    ) -> QuestionTerms:
+        ranking = ranking or RankingConfig()
+
+        def keep(word: str) -> bool:
+            # "the" stands in English titles in the corpus: no evidence. Nor is an English
+            # word the Dutch documents never use, either way.
+            if question.lang != "en":
+                return True
+            if word in ENGLISH_FUNCTION_WORDS:
+                return False
+            found = terms(word, table.decompounder)
+            return any(table.in_corpus(t) for t in found)
+
+        found = tuple(
+            query_words(
+                question.text,
+                table.decompounder,
+                lambda t: min(table.idf(t), ranking.max_word_weight),
+                table.in_corpus,
+                keep,
+            )
+        )
         names = tuple(t for t in (tuple(terms(n, table.decompounder)) for n in question.names) if t)
         enumerated = set(terms(" ".join(question.list_nouns), table.decompounder))
         topic = tuple(w for w in found if w[0] not in enumerated)
         named = {t for name in names for t in name}
         predicate = tuple(w for w in found if w[0] not in named)
-        return cls(tuple(found), names, question.years, topic, _anchors(topic, table), predicate)
+        anchors = _anchors(topic, table, ranking.anchor_share)
+        return cls(found, names, question.years, topic, anchors, predicate)
 
     def coverage(self, found: frozenset[str]) -> float:
         """Weighted share of the question's words in ``found`` (a compound's parts count)."""
@@ -119,21 +122,14 @@ class QuestionTerms:
         return all(y in found for y in self.years)
 
 
-def _anchors(topic: tuple[Word, ...], table: SentenceTable) -> tuple[str, ...]:
+def _anchors(topic: tuple[Word, ...], table: SentenceTable, share: float) -> tuple[str, ...]:
     """The rarest topic words (or compound parts) the corpus uses, about equally rare."""
     known = {t for stem, parts, _ in topic for t in (stem, *parts) if table.in_corpus(t)}
     if not known:
         return ()
     rarest = max(table.idf(t) for t in known)
-    return tuple(sorted(t for t in known if table.idf(t) >= ANCHOR_SHARE * rarest))
+    return tuple(sorted(t for t in known if table.idf(t) >= share * rarest))
 
 
 def _coverage(words: tuple[Word, ...], found: frozenset[str]) -> float:
-    total = got = 0.0
-    for stem, parts, weight in words:
-        total += weight
-        if stem in found:
-            got += weight
-        elif parts:
-            got += weight * sum(p in found for p in parts) / len(parts)
-    return got / total if total else 0.0
+    return coverage(words, found.__contains__)

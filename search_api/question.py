@@ -55,6 +55,13 @@ _LIST = re.compile(
     re.I,
 )
 _LIST_NOUN = re.compile(rf"\b({_LIST_NOUNS})\b", re.I)
+# What was promised, agreed or aimed at: answered by a goal or commitment sentence.
+PROMISE_WORDS = _PROMISE = re.compile(
+    r"\b(belo\w*|toegezegd|toezegging\w*|afgesproken|afspra\w*|ambitie\w*|doel\w*|"
+    r"stre(ef|eft|ven)|beoog\w*|wil(t|len)?|promise\w*|ambition\w*|goals?|targets?|aims?|"
+    r"pledge\w*|agreed|commit\w*)\b",
+    re.IGNORECASE,
+)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _WORD = re.compile(r"[^\W_][\w'’&-]*", re.UNICODE)
 
@@ -68,6 +75,7 @@ class QuestionInfo:
     years: tuple[str, ...]
     names: tuple[str, ...]  # capitalised words after the first: names of things and places
     list_nouns: tuple[str, ...] = ()  # what a list question enumerates: "projecten", ...
+    is_promise: bool = False  # asks what was promised, agreed or aimed at
 
 
 def analyse(question: str) -> QuestionInfo:
@@ -87,6 +95,7 @@ def analyse(question: str) -> QuestionInfo:
         years=tuple(_YEAR.findall(question)),
         names=names,
         list_nouns=tuple(_LIST_NOUN.findall(question)) if is_list else (),
+        is_promise=bool(_PROMISE.search(question)),
     )
 
 

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from beleidszoeker.config import SearchMode
+from beleidszoeker.config import RankingConfig, SearchMode
 from beleidszoeker.errors import EmptyQueryError, QuestionTooLongError, UnknownDocumentError
 from indexer.embedders import Embedder
 from indexer.schema import Chunk, Document
 from indexer.store import IndexData
+from search_api.evidence import QuestionTerms
+from search_api.question import analyse
+from search_api.sentences import sentence_table
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "keyword")
-# Hybrid results re-ordered by how close together the question's words stand.
-PROXIMITY_DEPTH = 30
 
 
 @dataclass(frozen=True)
@@ -40,21 +40,10 @@ class Filters:
 class Searcher:
     """Searches one loaded index; safe to share between threads."""
 
-    def __init__(
-        self,
-        index: IndexData,
-        embedder: Embedder,
-        rrf_k: int = 20,
-        candidates: int = 100,
-        sentence_weight: float = 0.5,
-        proximity_weight: float = 0.01,
-    ):
+    def __init__(self, index: IndexData, embedder: Embedder, ranking: RankingConfig | None = None):
         self.index = index
         self.embedder = embedder
-        self.rrf_k = rrf_k
-        self.candidates = candidates
-        self.sentence_weight = sentence_weight
-        self.proximity_weight = proximity_weight
+        self.ranking = ranking or RankingConfig()
         # One embedding per question even when search and answer both need it.
         self._query_vector = lru_cache(maxsize=256)(embedder.embed_query)
         self._sentences_of: list[np.ndarray] = []
@@ -130,7 +119,7 @@ class Searcher:
         k = min(k, n)
         if k <= 0:
             return []
-        depth = min(n, max(k, self.candidates))
+        depth = min(n, max(k, self.ranking.candidates))
         params = None
         if rows is not None:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
@@ -155,23 +144,26 @@ class Searcher:
         if len(ids) == 0:
             return passage
         best = float(np.max(self.index.sentences.vectors[ids] @ q))
-        return (1 - self.sentence_weight) * passage + self.sentence_weight * best
+        share = self.ranking.sentence_weight
+        return (1 - share) * passage + share * best
 
     def _hybrid(self, query: str, k: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
         """Reciprocal rank fusion, with the keyword list weighted by how much of the
         question its best passage covers: a question in other words than the documents
         ("te dikke inwoners" for "obesitas", or English) gets keyword hits on its common
         words only, and those should not push the passages found by meaning down."""
-        depth = max(k, self.candidates)
+        depth = max(k, self.ranking.candidates)
         dense = self._dense(query, depth, rows)
+        question = analyse(query)
         keyword = self._keyword(query, depth, rows)
         keyword_weight = self.keyword_weight(query, keyword)
         fused: dict[int, float] = {}
+        rrf_k = self.ranking.rrf_k
         for ranked, weight in ((dense, 1.0), (keyword, keyword_weight)):
             for rank, (i, _) in enumerate(ranked):
-                fused[i] = fused.get(i, 0.0) + weight / (self.rrf_k + rank + 1)
+                fused[i] = fused.get(i, 0.0) + weight / (rrf_k + rank + 1)
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
-        return self._by_proximity(query, ranked) if self.proximity_weight else ranked
+        return self._by_proximity(question, ranked) if self.ranking.proximity_weight else ranked
 
     def keyword_weight(self, query: str, keyword: list[tuple[int, float]]) -> float:
         """How far keyword search can be trusted for this question, from 0 to 1: the most
@@ -181,7 +173,7 @@ class Searcher:
             return 0.0
         return float(self.index.keyword.coverage(query, [i for i, _ in keyword]).max())
 
-    def _by_proximity(self, query: str, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    def _by_proximity(self, question, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Nudge up passages where the question's words stand together.
 
         A passage gains ``proximity_weight`` times the (rarity-weighted) share of the
@@ -189,34 +181,25 @@ class Searcher:
         "welke plek ... wil Drenthe halen" is the sentence that holds most of those words,
         not the passage that repeats one of them most often.
         """
-        from search_api.evidence import QuestionTerms
-        from search_api.question import analyse
-        from search_api.sentences import sentence_table
-
         table = sentence_table(self.index)
-        qterms = QuestionTerms.of(analyse(query), table)
-        head = ranked[:PROXIMITY_DEPTH]
+        qterms = QuestionTerms.of(question, table, self.ranking)
+        depth, weight = self.ranking.proximity_depth, self.ranking.proximity_weight
         scored = []
-        for row, score in head:
+        for row, score in ranked[:depth]:
             near = max((qterms.coverage(table.window(s)) for s in table.by_row[row]), default=0)
-            scored.append((row, score + self.proximity_weight * near))
+            scored.append((row, score + weight * near))
         scored.sort(key=lambda item: (-item[1], item[0]))
-        return scored + ranked[PROXIMITY_DEPTH:]
+        return scored + ranked[depth:]
 
 
 # A question about what was promised rarely shares words with the promise itself: policy
 # documents state promises as goals and ambitions ("Doelstelling is dat geheel Drenthe in
 # 2019 ontsloten is"). Keyword search for such a question also looks for those words.
-_PROMISE_QUESTION = re.compile(
-    r"\b(belo\w*|toegezegd|toezegging\w*|ambitie\w*|doel\w*|stre(ef|eft|ven)|beoog\w*|wil(t|len)?|"
-    r"promise\w*|ambition\w*|goals?|targets?|pledge\w*)\b",
-    re.IGNORECASE,
-)
 _PROMISE_WORDS = "doelstelling ambitie streven doel"
 
 
 def expand_promise_question(query: str) -> str:
-    return f"{query} {_PROMISE_WORDS}" if _PROMISE_QUESTION.search(query) else query
+    return f"{query} {_PROMISE_WORDS}" if analyse(query).is_promise else query
 
 
 # One limit for every front end (API, web, CLI): a long "question" costs seconds of CPU.

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from indexer.keyword import Decompounder, terms
+from indexer.keyword import Decompounder, idf, terms
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
 from indexer.sentences import split_sentences
 from indexer.store import IndexData
-
-if TYPE_CHECKING:
-    from search_api.retrieval import Hit
 
 
 @dataclass(frozen=True)
@@ -79,15 +74,15 @@ class SentenceTable:
         self.section = [frozenset(by_section[(c.document_id, c.section)]) for c in index.chunks]
         self.scale = similarity_scale(index)
         n = max(len(self.sentences), 1)
-        # Smoothed IDF; a word the corpus never uses gets the highest weight of all.
-        self._idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
-        self.max_idf = math.log((n + 1) / 0.5)
+        # A word the corpus never uses gets the highest weight of all.
+        self._idf = {t: idf(n, c) for t, c in df.items()}
+        self.max_idf = idf(n, 0)
 
     def idf(self, term: str) -> float:
         return self._idf.get(term, self.max_idf)
 
-    def rows(self, hits: Sequence[Hit]) -> list[int]:
-        """The index rows of the hits' passages."""
+    def rows(self, hits: Sequence) -> list[int]:
+        """The index rows of the hits' passages (anything with a ``chunk``)."""
         return [self._row_of[h.chunk.id] for h in hits]
 
     def in_corpus(self, term: str) -> bool:

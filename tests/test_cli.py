@@ -347,6 +347,8 @@ def test_eval_writes_a_report_with_all_three_modes(runner, env, fixture_index, f
             str(report),
             "--index",
             str(fixture_settings.index_dir),
+            "--set",
+            "read_depth=3",
         ],
     )
 
@@ -355,4 +357,18 @@ def test_eval_writes_a_report_with_all_three_modes(runner, env, fixture_index, f
     for mode in ("hybrid", "dense", "keyword"):
         assert re.search(rf"^\| \**{mode}\** \|", text, re.MULTILINE), mode
     assert "2 answerable" in text
+    assert "`read_depth=3`" in text and "`rrf_k=20`" in text  # the configuration it ran with
+    assert "| figure | dev | test |" in text
     assert report.with_suffix(".png").is_file()
+
+
+@pytest.mark.parametrize("assignment", ["fusion=3", "rrf_k=zero", "rrf_k"])
+def test_eval_set_refuses_an_unknown_or_invalid_value_naming_the_choices(
+    runner, env, fixture_settings, assignment
+):
+    result = runner.invoke(
+        app, ["eval", "--set", assignment, "--index", str(fixture_settings.index_dir)]
+    )
+
+    assert result.exit_code == 2
+    assert "Invalid --set" in _text(result.output)

@@ -119,14 +119,20 @@ def test_eval_reports_all_three_modes(evaluation):
     assert evaluation.report_path.with_suffix(".png").is_file()
 
 
-def test_eval_halves_split_the_answerable_questions_in_two(evaluation):
-    # MRR is a mean over questions, so the halves, weighted by size, give the overall figure.
-    n = evaluation.n_answerable
-    first, second = (n + 1) // 2, n // 2
+def test_eval_reports_dev_and_test_side_by_side(evaluation):
+    # MRR is a mean over questions, so the splits, weighted by size, give the overall figure.
+    from eval.questions import load_questions
+
+    answerable = [q for q in load_questions(DEFAULT_QUESTIONS) if q.answerable]
+    n = {s: sum(q.split == s for q in answerable) for s in ("dev", "test")}
     for mode, overall in evaluation.overall.items():
-        halves = [evaluation.halves[h][mode]["mrr@10"] for h in ("first half", "second half")]
-        assert (first * halves[0] + second * halves[1]) / n == pytest.approx(overall["mrr@10"])
-    assert "## Halves of the set" in evaluation.report_path.read_text(encoding="utf-8")
+        by_split = {s: evaluation.splits["all"][s][mode]["mrr@10"] for s in n}
+        weighted = sum(n[s] * by_split[s] for s in n) / len(answerable)
+        assert weighted == pytest.approx(overall["mrr@10"])
+    text = evaluation.report_path.read_text(encoding="utf-8")
+    assert "## Dev and test" in text
+    assert re.search(r"^\| hybrid English MRR@10 \| [\d.]+ \| [\d.]+ \|$", text, re.MULTILINE)
+    assert "`rrf_k=20`" in text  # the ranking configuration in the header
 
 
 def test_hybrid_mrr_clears_the_floor(evaluation):

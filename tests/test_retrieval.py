@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from beleidszoeker.config import RankingConfig
 from beleidszoeker.errors import EmptyQueryError, UnknownDocumentError
 from search_api.retrieval import MODES, Filters, Searcher, normalize_query, split_filter
 
@@ -68,9 +69,8 @@ def test_hybrid_keeps_a_passage_only_dense_search_found(fixture_index):
 
 def test_hybrid_fuses_the_best_of_both_lists(fixture_index):
     # Two candidates per retriever: only their top passages can reach the fused top 2.
-    searcher = Searcher(
-        fixture_index.index, fixture_index.embedder, candidates=2, proximity_weight=0
-    )
+    ranking = RankingConfig(candidates=2, proximity_weight=0)
+    searcher = Searcher(fixture_index.index, fixture_index.embedder, ranking)
     dense = _ids(searcher.search("werk", 2, "dense"))
     keyword = _ids(searcher.search("werk", 2, "keyword"))
     assert len(dense) == 2 and keyword, (dense, keyword)
@@ -85,7 +85,7 @@ def test_hybrid_lifts_the_passage_where_the_question_words_stand_together(fixtur
     # "...draagt het bij aan de interesse van leerlingen voor techniek" (tiny house) holds all
     # three words near each other; the FabLab passage is about techniek and scholen apart.
     question = "scholen techniek leerlingen"
-    plain = Searcher(fixture_index.index, fixture_index.embedder, proximity_weight=0)
+    plain = Searcher(fixture_index.index, fixture_index.embedder, RankingConfig(proximity_weight=0))
     assert _ids(plain.search(question, 3, "hybrid"))[0] == "breedband-en-werk#2"
 
     assert _ids(fixture_index.search(question, 3, "hybrid"))[0] == "waterstof-projecten#1"
@@ -124,7 +124,8 @@ def test_hybrid_trusts_keyword_hits_less_when_they_cover_little_of_the_question(
     # Only "studenten" is a corpus word: keyword search finds the tiny-house passage on
     # it alone, while dense search finds the passage about elderly people meeting.
     question = "plekken waar bejaarden samenkomen studenten"
-    searcher = Searcher(fixture_index.index, fixture_index.embedder, rrf_k=1, proximity_weight=0)
+    ranking = RankingConfig(rrf_k=1, proximity_weight=0)
+    searcher = Searcher(fixture_index.index, fixture_index.embedder, ranking)
     dense = _ids(searcher.search(question, 2, "dense"))
     keyword = _ids(searcher.search(question, 2, "keyword"))
     assert dense == ["zorg-en-welzijn#0", "waterstof-projecten#1"]
@@ -144,7 +145,7 @@ def test_hybrid_ranks_first_a_passage_both_lists_rank_first(fixture_index):
 
 
 def test_hybrid_returns_only_passages_one_of_the_retrievers_found(fixture_index):
-    depth = fixture_index.candidates
+    depth = fixture_index.ranking.candidates
     found = set(_ids(fixture_index.search("glasvezel", depth, "dense")))
     found |= set(_ids(fixture_index.search("glasvezel", depth, "keyword")))
 

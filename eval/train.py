@@ -1,0 +1,275 @@
+"""Train the sentence scorer on the dev questions: cross-validated, threshold chosen on dev.
+
+Each candidate sentence of a dev question is a row (``features.FEATURES``); it is positive
+when it holds (or is a large part of) a gold quote of the right document. Two model kinds
+are cross-validated with the questions as groups (a question's sentences never sit on both
+sides); the better one is fitted on every dev row, and the abstain threshold is read off its
+out-of-fold probabilities, as is the similarity floor: the least similar answering sentence
+of any dev question. Only `dev` is read: ``dev_only`` refuses anything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.matching import normalize
+from eval.questions import Question, dev_only
+from search_api.answer import read_question
+from search_api.features import FEATURES
+from search_api.retrieval import Searcher
+from search_api.scorer import MODEL_DIR, SentenceScorer, forget_loaded
+
+FOLDS = 5
+SEED = 0
+SIMILARITY = FEATURES.index("similarity")
+# What Beleidszoeker promises its users: the threshold is chosen to stay within both.
+MAX_WRONGLY_ABSTAINED = 0.03
+MAX_UNANSWERABLE_ANSWERED = 0.10
+
+
+@dataclass
+class TrainingData:
+    rows: np.ndarray
+    labels: np.ndarray
+    groups: np.ndarray  # the question each row belongs to (its position in ``questions``)
+    questions: list[Question]
+
+
+@dataclass
+class TrainResult:
+    scorer: SentenceScorer
+    seconds: float
+
+    def lines(self) -> list[str]:
+        r = self.scorer.record
+        out = [
+            f"Trained on {r['n_questions']} dev questions ({r['n_rows']} sentences, "
+            f"{r['n_positive']} answering) in {self.seconds:.1f} s.",
+        ]
+        for name, cv in r["cross_validation"].items():
+            chosen = " (chosen)" if name == r["model"] else ""
+            out.append(
+                f"  {name}{chosen}: best sentence holds gold {cv['top1']:.1%} of answerable, "
+                f"abstention AUC {cv['abstain_auc']:.3f}, average precision {cv['ap']:.3f}"
+            )
+        out.append(
+            f"  threshold {r['threshold']:.3f}: out of fold on dev, "
+            f"{r['threshold_fit']['wrongly_abstained']} answerable abstained, "
+            f"{r['threshold_fit']['unanswerable_answered']} unanswerable answered"
+        )
+        return out
+
+
+def gold_labels(question: Question, texts: list[str], documents: list[str]) -> np.ndarray:
+    """1 for a sentence that holds a gold quote of the right document (or most of one)."""
+    quotes = [(a.document, normalize(a.quote)) for a in question.answers]
+    labels = np.zeros(len(texts), dtype=np.int64)
+    for i, (text, doc) in enumerate(zip(texts, documents, strict=True)):
+        s = normalize(text)
+        labels[i] = any(
+            d == doc and (q in s or (len(s) >= 0.4 * len(q) and s in q)) for d, q in quotes
+        )
+    return labels
+
+
+def collect(
+    searcher: Searcher,
+    questions: list[Question],
+    progress: Callable[[int, int], None] | None = None,
+) -> TrainingData:
+    """Every candidate sentence of every (dev) question, with its label."""
+    questions = dev_only(questions)
+    rows, labels, groups = [], [], []
+    for i, q in enumerate(questions):
+        reading = read_question(searcher, q.question)
+        texts = [reading.table.sentences[s].text for s in reading.sentence_ids]
+        docs = [h.chunk.document_id for h in reading.owners]
+        rows.append(reading.features)
+        labels.append(gold_labels(q, texts, docs))
+        groups.append(np.full(len(texts), i))
+        if progress:
+            progress(i + 1, len(questions))
+    return TrainingData(
+        np.concatenate(rows) if rows else np.zeros((0, len(FEATURES))),
+        np.concatenate(labels) if labels else np.zeros(0, np.int64),
+        np.concatenate(groups) if groups else np.zeros(0, np.int64),
+        questions,
+    )
+
+
+def candidates() -> dict[str, Callable[[], Any]]:
+    """The models cross-validated: logistic regression at three strengths of
+    regularisation, and gradient-boosted trees."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def logistic(c: float) -> Callable[[], Any]:
+        return lambda: make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000))
+
+    return {
+        "logistic_regression_c0.03": logistic(0.03),
+        "logistic_regression_c0.1": logistic(0.1),
+        "logistic_regression_c0.3": logistic(0.3),
+        "gradient_boosting": lambda: HistGradientBoostingClassifier(
+            max_depth=3,
+            learning_rate=0.05,
+            max_iter=200,
+            min_samples_leaf=20,
+            l2_regularization=1.0,
+            random_state=SEED,
+        ),
+    }
+
+
+def train_scorer(
+    searcher: Searcher,
+    questions: list[Question],
+    questions_text: str,
+    out_dir: Path = MODEL_DIR,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrainResult:
+    """Fit, choose and save the scorer; ``questions`` must all be `dev` questions."""
+    t0 = time.perf_counter()
+    data = collect(searcher, questions, progress)
+    if data.labels.sum() < 2 or len(set(data.groups.tolist())) < FOLDS:
+        raise ValueError("too few dev questions with an answering sentence to train on")
+    cv: dict[str, dict[str, float]] = {}
+    oof: dict[str, np.ndarray] = {}
+    for name, make in candidates().items():
+        oof[name] = _out_of_fold(make, data)
+        cv[name] = _judge(oof[name], data)
+    # No sentence that answered a dev question was less similar to it than this: below it a
+    # sentence shares words with the question at most ("Human Capital" for "capital").
+    floor = float(data.rows[data.labels > 0, SIMILARITY].min())
+    for name in oof:
+        oof[name] = np.where(data.rows[:, SIMILARITY] >= floor, oof[name], 0.0)
+        cv[name] = _judge(oof[name], data)
+    best = max(cv, key=lambda n: (cv[n]["top1"] + cv[n]["abstain_auc"], cv[n]["ap"]))
+    threshold, fit = _threshold(oof[best], data)
+    pipeline = candidates()[best]().fit(data.rows, data.labels)
+    record = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "split": "dev",
+        "dev_questions_sha256": _questions_hash(data.questions),
+        "questions_file_sha256": hashlib.sha256(questions_text.encode("utf-8")).hexdigest(),
+        "n_questions": len(data.questions),
+        "n_rows": int(len(data.labels)),
+        "n_positive": int(data.labels.sum()),
+        "features": list(FEATURES),
+        "model": best,
+        "cross_validation": cv,
+        "folds": FOLDS,
+        "threshold": threshold,
+        "similarity_floor": floor,
+        "threshold_fit": fit,
+        "embedder": searcher.index.manifest.get("embedder", {}).get("name"),
+        "ranking": searcher.ranking.model_dump(),
+        "versions": _versions(),
+    }
+    scorer = SentenceScorer(pipeline, record)
+    scorer.save(out_dir)
+    forget_loaded()
+    return TrainResult(scorer, time.perf_counter() - t0)
+
+
+def _out_of_fold(make: Callable[[], Any], data: TrainingData) -> np.ndarray:
+    from sklearn.model_selection import GroupKFold
+
+    out = np.zeros(len(data.labels))
+    for fit_rows, held_rows in GroupKFold(n_splits=FOLDS).split(
+        data.rows, data.labels, data.groups
+    ):
+        if data.labels[fit_rows].sum() == 0:
+            continue
+        model = make().fit(data.rows[fit_rows], data.labels[fit_rows])
+        out[held_rows] = model.predict_proba(data.rows[held_rows])[:, 1]
+    return out
+
+
+def _per_question(p: np.ndarray, data: TrainingData) -> list[tuple[Question, float, bool]]:
+    """(question, best probability, whether its best sentence is an answering one)."""
+    out = []
+    for i, q in enumerate(data.questions):
+        mine = np.flatnonzero(data.groups == i)
+        if len(mine) == 0:
+            out.append((q, 0.0, False))
+            continue
+        top = mine[np.argmax(p[mine])]
+        out.append((q, float(p[top]), bool(data.labels[top])))
+    return out
+
+
+def _judge(p: np.ndarray, data: TrainingData) -> dict[str, float]:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    per = _per_question(p, data)
+    answerable = [(best, hit) for q, best, hit in per if q.answerable]
+    top1 = sum(hit for _, hit in answerable) / max(len(answerable), 1)
+    answerable_flags = [q.answerable for q, _, _ in per]
+    auc = (
+        roc_auc_score(answerable_flags, [b for _, b, _ in per])
+        if 0 < sum(answerable_flags) < len(answerable_flags)
+        else 0.5
+    )
+    return {
+        "top1": top1,
+        "abstain_auc": float(auc),
+        "ap": float(average_precision_score(data.labels, p)),
+    }
+
+
+def _threshold(p: np.ndarray, data: TrainingData) -> tuple[float, dict[str, int]]:
+    """The threshold that best separates answerable from unanswerable dev questions.
+
+    A wrong abstention and a wrong answer each cost in proportion to how far they use up
+    what Beleidszoeker allows: at most MAX_WRONGLY_ABSTAINED of the answerable questions
+    abstained, at most MAX_UNANSWERABLE_ANSWERED of the unanswerable ones answered. The
+    cheapest threshold wins; among equally cheap ones the middle of the widest gap.
+    """
+    per = _per_question(p, data)
+    ans = np.array([b for q, b, _ in per if q.answerable])
+    una = np.array([b for q, b, _ in per if not q.answerable])
+    cost_abstained = 1 / (MAX_WRONGLY_ABSTAINED * max(len(ans), 1))
+    cost_answered = 1 / (MAX_UNANSWERABLE_ANSWERED * max(len(una), 1))
+    cuts = np.unique(np.concatenate([[0.0, 1.0], ans, una]))
+    best, best_cost, best_gap = 0.5, np.inf, -1.0
+    for t, gap in zip((cuts[:-1] + cuts[1:]) / 2, np.diff(cuts), strict=True):
+        cost = cost_abstained * (ans < t).sum() + cost_answered * (una >= t).sum()
+        if cost < best_cost - 1e-9 or (abs(cost - best_cost) <= 1e-9 and gap > best_gap):
+            best, best_cost, best_gap = float(t), cost, float(gap)
+    return best, {
+        "wrongly_abstained": int((ans < best).sum()),
+        "unanswerable_answered": int((una >= best).sum()),
+        "answerable": len(ans),
+        "unanswerable": len(una),
+    }
+
+
+def _questions_hash(questions: list[Question]) -> str:
+    """Hash of the dev questions themselves: which labels the scorer learnt from."""
+    payload = json.dumps([q.model_dump() for q in questions], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import joblib
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "joblib": joblib.__version__,
+    }

@@ -1,0 +1,88 @@
+"""The scale benchmark on a small N: its corpus, its stand-in vectors, its report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks import scale_bench
+from benchmarks.synthetic import (
+    StandInEmbedder,
+    build_source,
+    generate_corpus,
+    load_source,
+    save_source,
+)
+from indexer.cleaning import clean
+
+
+@pytest.fixture(scope="module")
+def source(fixture_index, fixture_settings, tmp_path_factory):
+    questions = ["welke projecten gaan over waterstof?", "wat kost het project?"]
+    made = build_source(fixture_settings.index_dir, fixture_settings.embedder, questions)
+    path = tmp_path_factory.mktemp("scale") / "source.npz"
+    save_source(made, path)
+    return load_source(path)
+
+
+def test_source_round_trips_and_keeps_real_vectors(source, fixture_index):
+    assert len(source.sentences) == len(source.vectors) > 10
+    assert len(set(source.sentences)) == len(source.sentences)
+    norms = np.linalg.norm(source.vectors, axis=1)
+    assert np.allclose(norms, 1, atol=1e-3)
+    q = source.queries["welke projecten gaan over waterstof?"]
+    real = fixture_index.embedder.embed_query("welke projecten gaan over waterstof?")
+    assert np.allclose(q, real, atol=1e-5)
+
+
+def test_standin_vectors_stay_near_their_sentences(source):
+    embedder = StandInEmbedder(source)
+    texts = source.sentences[:20]
+    first, again = embedder.embed_passages(texts), embedder.embed_passages(texts)
+    assert np.array_equal(first, again)  # same text, same vector, as the cache assumes
+    assert np.allclose(np.linalg.norm(first, axis=1), 1, atol=1e-5)
+    own = np.sum(first * source.vectors[:20], axis=1)
+    assert own.min() > 0.9
+    # A sentence's stand-in is nearer its own real vector than any other sentence's.
+    nearest = np.argmax(first @ source.vectors.T, axis=1)
+    assert (nearest == np.arange(20)).mean() >= 0.9
+
+
+def test_generated_corpus_is_dutch_and_about_the_size_asked(source, tmp_path):
+    from indexer.chunking import chunk_document
+
+    n_docs = generate_corpus(tmp_path / "c", source, 200, chunk_size=400, chunk_overlap=60)
+    files = sorted((tmp_path / "c").rglob("doc-*.txt"))
+    assert len(files) == n_docs
+    passages = sum(len(chunk_document(f.stem, clean(f.read_text("utf-8")), 400, 60)) for f in files)
+    assert 140 <= passages <= 260
+    text = files[0].read_text("utf-8")
+    assert sum(s in text for s in source.sentences) >= 3
+    assert "\n1. " in text and '["0000/doc-0000000.txt"]' in (
+        (tmp_path / "c" / "manifest.toml").read_text("utf-8")
+    )
+
+
+@pytest.mark.slow
+def test_benchmark_runs_end_to_end_on_a_small_corpus(source, tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    save_source(source, work / "source.npz")
+    out = tmp_path / "results"
+    scale_bench.main(["--passages", "300", "--work", str(work), "--out", str(out)])
+    results = json.loads((out / "scale.json").read_text())
+    run = results["runs"]["300"]
+    assert "error" not in run, run.get("error")
+    assert 150 <= run["passages"] <= 600
+    assert run["sentences"] > run["passages"]
+    assert run["build_cold_s"] > 0 and run["build_from_cache_s"] > 0
+    assert run["add_one_document_s"] > 0 and run["added"] == ["toegevoegd/nieuwe-nota.txt"]
+    assert run["disk_mb"] > 0 and run["start_s"] > 0
+    assert run["memory_after_queries"]["rss_mb"] > 50
+    assert run["search"]["p95_ms"] >= run["search"]["p50_ms"] > 0
+    assert run["ask"]["n"] == run["search"]["n"] >= 1
+    assert 0.9 <= run["recall"]["passages"] <= 1 and 0.9 <= run["recall"]["sentences"] <= 1
+    assert f"| {run['passages']} | {run['sentences']} |" in (out / "scale.md").read_text()
+    assert (out / "scale.png").stat().st_size > 1000

@@ -1,0 +1,232 @@
+"""The learned sentence scorer: sensible on hand-built evidence, trained on dev only, saved
+with its provenance, and every ranking constant in one configuration."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from beleidszoeker.config import RankingConfig
+from eval.questions import GoldAnswer, Question, SealedSplitError, dev_only, in_split, split_of
+from search_api.features import FEATURES
+from search_api.scorer import ScorerUnavailableError, get_scorer
+
+# Evidence that a sentence answers: close in meaning, the question's words and names
+# around it, the kind of answer asked for.
+ANSWERING = {
+    "similarity": 1.2,
+    "sentence_similarity": 1.2,
+    "passage_similarity": 1.0,
+    "neighbour_similarity": 0.6,
+    "topic_similarity": 1.0,
+    "topic_neighbour": 0.6,
+    "commitment": 0.2,
+    "words_sentence": 0.9,
+    "words_window": 1.0,
+    "words_passage": 1.0,
+    "words_title": 0.5,
+    "names_section": 1.0,
+    "names_window": 1.0,
+    "years_window": 1.0,
+    "type_match": 1.0,
+    "predicate": 1.0,
+    "topic": 1.0,
+    "anchor": 1.0,
+    "sentence_like": 1.0,
+    "prose": 1.0,
+    "log_words": math.log1p(18),
+    "position": 0.2,
+    "reciprocal_rank": 1.0,
+}
+
+
+def _row(**values: float) -> np.ndarray:
+    unknown = set(values) - set(FEATURES)
+    assert not unknown, unknown
+    return np.array([[values.get(name, 0.0) for name in FEATURES]])
+
+
+def test_a_sentence_with_all_the_evidence_beats_one_with_none():
+    scorer = get_scorer()
+    off_topic = {
+        **ANSWERING,
+        "similarity": -0.8,
+        "sentence_similarity": -0.8,
+        "passage_similarity": -0.8,
+        "neighbour_similarity": -0.8,
+        "topic_similarity": -0.8,
+        "topic_neighbour": -0.8,
+        "similarity_gap": -4.0,
+        "words_sentence": 0.0,
+        "words_window": 0.0,
+        "words_gap": -4.0,
+        "words_passage": 0.0,
+        "words_title": 0.0,
+        "anchor": 0.0,
+        "reciprocal_rank": 0.1,
+    }
+
+    answering = scorer.probabilities(_row(**ANSWERING))[0]
+    unrelated = scorer.probabilities(_row(**off_topic))[0]
+
+    assert answering >= scorer.threshold > unrelated
+    assert 0.0 <= unrelated < answering <= 1.0
+
+
+def test_probabilities_of_no_candidates_is_empty():
+    assert get_scorer().probabilities(np.zeros((0, len(FEATURES)))).shape == (0,)
+
+
+def test_the_saved_scorer_records_what_it_was_trained_on():
+    import sklearn
+
+    record = get_scorer().record
+
+    assert record["split"] == "dev"
+    assert tuple(record["features"]) == FEATURES
+    assert len(record["dev_questions_sha256"]) == 64
+    assert record["versions"]["scikit-learn"] == sklearn.__version__
+    assert 0.0 < record["threshold"] < 1.0
+    assert record["model"] in record["cross_validation"]
+
+
+def test_a_missing_scorer_says_to_run_train(tmp_path):
+    with pytest.raises(ScorerUnavailableError, match="beleidszoeker train"):
+        get_scorer(tmp_path)
+
+
+# ---------------------------------------------------------------- the sealed test split
+
+
+def _ids_in(split: str, n: int) -> list[str]:
+    return [i for i in (f"x{k:03d}" for k in range(200)) if split_of(i) == split][:n]
+
+
+def _question(qid: str) -> Question:
+    return Question(id=qid, question="waar staat DOC33?", category="unanswerable")
+
+
+def test_the_split_is_a_stable_hash_of_the_id_about_60_40():
+    ids = [f"q{k:03d}" for k in range(1, 1001)]
+    dev = sum(split_of(i) == "dev" for i in ids)
+
+    assert 550 <= dev <= 650
+    assert [split_of(i) for i in ids[:20]] == [split_of(i) for i in ids[:20]]
+    # The question's text plays no part: only its id decides.
+    a = Question(id="q001", question="een", category="unanswerable")
+    b = Question(id="q001", question="twee", category="unanswerable")
+    assert a.split == b.split == split_of("q001")
+
+
+def test_fitting_refuses_any_question_of_the_test_split(fixture_index):
+    from eval.train import collect, train_scorer
+
+    dev = [_question(i) for i in _ids_in("dev", 6)]
+    sealed = _question(_ids_in("test", 1)[0])
+
+    assert dev_only(dev) == dev
+    assert in_split([*dev, sealed], "dev") == dev
+    with pytest.raises(SealedSplitError, match="sealed test split"):
+        dev_only([*dev, sealed])
+    with pytest.raises(SealedSplitError):
+        collect(fixture_index, [*dev, sealed])
+    with pytest.raises(SealedSplitError):
+        train_scorer(fixture_index, [sealed, *dev], "", out_dir=None)
+
+
+def test_train_fits_saves_and_records_the_dev_questions(fixture_index, tmp_path):
+    from eval.train import train_scorer
+    from search_api.scorer import get_scorer as load
+
+    asked = [
+        (
+            "wat belooft de provincie over snel internet?",
+            "breedband-en-werk",
+            "De provincie belooft dat in 2025 ieder huis en bedrijf",
+        ),
+        (
+            "hoeveel geld is er beschikbaar voor snel internet?",
+            "breedband-en-werk",
+            "Daarvoor is 12 miljoen euro beschikbaar gesteld.",
+        ),
+        (
+            "wanneer trekken de eerste bewoners in de waterstofwijk?",
+            "waterstof-projecten",
+            "De eerste bewoners trekken in 2024 in.",
+        ),
+        (
+            "welke projecten gaan over waterstof?",
+            "waterstof-projecten",
+            "In Hoogeveen wordt een nieuwe wijk verwarmd met groene waterstof.",
+        ),
+        (
+            "hoe worden ouderen geholpen om thuis te wonen?",
+            "zorg-en-welzijn",
+            "zodat mensen langer zelfstandig thuis kunnen wonen",
+        ),
+        ("wie is de burgemeester van Assen?", None, None),
+        ("wat is het recept voor erwtensoep?", None, None),
+    ]
+    ids = _ids_in("dev", len(asked))
+    questions = [
+        Question(
+            id=qid,
+            question=text,
+            category="fact" if doc else "unanswerable",
+            answers=[GoldAnswer(document=doc, quote=quote)] if doc else [],
+        )
+        for qid, (text, doc, quote) in zip(ids, asked, strict=True)
+    ]
+
+    result = train_scorer(fixture_index, questions, "questions text", out_dir=tmp_path)
+    scorer = load(tmp_path)
+
+    assert scorer.record["n_questions"] == len(questions)
+    assert scorer.record["n_positive"] >= 5
+    assert scorer.record["dev_questions_sha256"] == result.scorer.record["dev_questions_sha256"]
+    assert scorer.record["ranking"] == fixture_index.ranking.model_dump()
+    assert scorer.probabilities(_row(**ANSWERING)).shape == (1,)
+
+
+# ---------------------------------------------------------------- one ranking configuration
+
+
+def test_ranking_values_are_set_by_name_and_validated():
+    ranking = RankingConfig().with_values(["rrf_k=30", "sentence-margin=0.1", "threshold=none"])
+
+    assert (ranking.rrf_k, ranking.sentence_margin, ranking.threshold) == (30, 0.1, None)
+    assert RankingConfig().rrf_k == 20  # the default is untouched
+    with pytest.raises(ValueError, match="rrf_k"):
+        RankingConfig().with_values(["fusion=3"])  # unknown: the message lists the names
+    with pytest.raises(ValueError):
+        RankingConfig().with_values(["rrf_k=0"])  # below its minimum
+    with pytest.raises(ValueError, match="name=value"):
+        RankingConfig().with_values(["rrf_k"])
+
+
+def test_ranking_values_come_from_the_environment(monkeypatch):
+    from beleidszoeker.config import Settings
+
+    monkeypatch.setenv("BELEIDSZOEKER_RRF_K", "45")
+    monkeypatch.setenv("BELEIDSZOEKER_READ_DEPTH", "12")
+
+    ranking = Settings().ranking
+
+    assert (ranking.rrf_k, ranking.read_depth) == (45, 12)
+
+
+def test_a_threshold_set_for_one_run_changes_the_answers(fixture_index):
+    from search_api.answer import answer_question
+    from search_api.retrieval import Searcher
+
+    question = "wat belooft de provincie over snel internet?"
+    strict = Searcher(fixture_index.index, fixture_index.embedder, RankingConfig(threshold=1.0))
+
+    assert answer_question(fixture_index, question).abstained is False
+    assert answer_question(strict, question).abstained is True
+
+
+def test_the_index_manifest_records_the_ranking(fixture_index):
+    assert fixture_index.index.manifest["ranking"] == RankingConfig().model_dump()
