@@ -74,7 +74,7 @@ def index(
     address: Annotated[
         str | None,
         typer.Argument(
-            metavar="[ADDRESS]",
+            metavar="ADDRESS",
             help="with --ray: 'auto' joins the cluster started here with `ray start`, "
             "or a cluster address (ray://head:10001); none starts a local Ray",
             show_default=False,
@@ -87,8 +87,9 @@ def index(
         bool,
         typer.Option(
             "--ray",
-            help="read and embed as Ray Data tasks (needs `pip install -e '.[ray]'`) "
-            "[default: on when BELEIDSZOEKER_RAY_ADDRESS is set]",
+            # Brackets escaped: the help is rich markup.
+            help="read and embed as Ray Data tasks (needs `pip install -e '.\\[ray]'`); "
+            "also on when BELEIDSZOEKER_RAY_ADDRESS is set",
         ),
     ] = False,
 ) -> None:
