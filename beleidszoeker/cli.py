@@ -235,14 +235,18 @@ def serve(
 
 
 def _warm_up(settings: Settings) -> None:
-    """Load the index, the embedder and the sentence table now, not on the first request."""
+    """Load the index, the embedder, the sentence table and the promise register now, not on
+    the first request."""
     from rich.markup import escape
 
     from search_api.answer import answer_question
     from search_api.engine import get_searcher, serving_problem
+    from search_api.promises import get_register
 
     try:
-        answer_question(get_searcher(settings), "warm up", k=1)
+        searcher = get_searcher(settings)
+        answer_question(searcher, "warm up", k=1)
+        get_register(searcher.index).follow_ups()  # the register and its follow-ups, once
     except BeleidszoekerError as exc:
         # Still serve: /api answers 503 with this message until the index is fixed.
         err.print(f"[yellow]Warning:[/yellow] {escape(str(exc))}")
@@ -295,6 +299,7 @@ def evaluate(
     answers.append_to(result.report_path)
     out.print(result.summary_table())
     out.print(answers.summary_table())
+    _promise_figures(settings, result.report_path)
     out.print(f"Report written to {result.report_path}")
 
 
@@ -334,6 +339,104 @@ def train(
     for line in result.lines():
         out.print(line)
     out.print(f"Scorer saved in {MODEL_DIR}; `beleidszoeker eval` scores it on dev and test.")
+
+
+@app.command(name="promises")
+def promises_command(
+    query: Annotated[
+        str | None, typer.Argument(help="filter by meaning and key words, e.g. 'snel internet'")
+    ] = None,
+    document: DocumentOpt = None,
+    year: Annotated[int | None, typer.Option(help="only documents of this year")] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="part of the topic (section or project)")
+    ] = None,
+    target_year: Annotated[
+        int | None, typer.Option("--target-year", help="promises with this target year")
+    ] = None,
+    k: Annotated[int | None, typer.Option("-k", min=1, help="at most this many")] = None,
+    as_json: JsonOpt = False,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="write the register as CSV to this file")
+    ] = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """List the promises and targets in the documents (the register), with their follow-ups."""
+    from search_api.engine import get_searcher
+    from search_api.promises import PromiseFilters, find_promises, promises_csv
+    from search_api.retrieval import split_filter
+
+    settings = _settings(index_dir=index_dir)
+    filters = PromiseFilters(
+        q=query,
+        documents=split_filter(document),
+        year=year,
+        topic=topic,
+        target_year=target_year,
+        k=k,
+    )
+    try:
+        result = find_promises(get_searcher(settings), filters)
+    except BeleidszoekerError as exc:
+        raise _fail(exc) from exc
+    if csv_file is not None:
+        try:
+            csv_file.write_text(promises_csv(result), encoding="utf-8-sig")
+        except OSError as exc:
+            err.print(f"[red]Error:[/red] cannot write {csv_file}: {exc}")
+            raise typer.Exit(1) from exc
+        err.print(f"{len(result.promises)} promises written to {csv_file}")
+    if as_json:
+        _print_json(result)
+    elif csv_file is None:
+        from beleidszoeker.progress import print_promises
+
+        print_promises(out, result)
+
+
+def _promise_figures(settings: Settings, report_path: Path) -> None:
+    """The promise register's precision, recall and target years, beside the question figures."""
+    from eval.promise_scoring import run_promise_eval
+
+    try:
+        promises = run_promise_eval(settings)
+    except BeleidszoekerError as exc:
+        raise _fail(exc) from exc
+    promises.append_to(report_path)
+    out.print(promises.summary_table())
+
+
+@app.command(name="promises-train")
+def promises_train(corpus: CorpusOpt = None) -> None:
+    """Retrain the promise classifier on the dev split of eval/promises.yaml and save it."""
+    from eval.promise_scoring import document_years
+    from eval.promises import load_promises
+    from indexer import promise_model
+    from indexer.embedders import get_embedder
+    from indexer.vector_cache import VectorCache, embed_with_cache
+
+    settings = _settings(corpus_dir=corpus)
+    try:
+        rows = [r for r in load_promises() if r.split == "dev"]
+        cache = VectorCache(settings.cache_dir / "vectors.sqlite")
+        try:
+            vectors, _ = embed_with_cache(
+                get_embedder(settings.embedder), [r.sentence for r in rows], cache
+            )
+        finally:
+            cache.close()
+        err.print(f"Training on {len(rows)} dev sentences, C and threshold by cross-validation ...")
+        model, figures = promise_model.train(
+            rows, document_years(settings.corpus_dir), vectors, settings.embedder
+        )
+        path = promise_model.save(model)
+    except BeleidszoekerError as exc:
+        raise _fail(exc) from exc
+    err.print(
+        f"Saved {path} (C={model.provenance['C']}, threshold={model.threshold}; "
+        f"cross-validated on dev: precision {figures['precision']:.3f}, "
+        f"recall {figures['recall']:.3f}). Run `beleidszoeker index` to apply it."
+    )
 
 
 if __name__ == "__main__":

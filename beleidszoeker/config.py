@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     default_mode: SearchMode = "hybrid"
     ranking: RankingConfig = Field(default_factory=lambda: RankingConfig())
 
+    promise_register: bool = Field(
+        True, description="find promises and targets while indexing (the /beloften register)"
+    )
+
     max_file_mb: float = Field(50.0, gt=0, description="larger files are skipped")
     ocr: bool = Field(True, description="read scanned PDF pages with Tesseract")
     ocr_lang: str = Field(

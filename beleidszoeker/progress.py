@@ -8,6 +8,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from indexer.build import BuildReport
 from search_api.models import AskResponse, SearchResponse
+from search_api.promises import PromiseList
 
 
 class RichProgress:
@@ -73,6 +74,11 @@ def print_build_report(console: Console, report: BuildReport) -> None:
             f"-> {escape(str(report.index_path))}",
             highlight=False,
         )
+        if report.n_promises:
+            console.print(
+                f"  promise register: {report.n_promises} promises "
+                "(`beleidszoeker promises` lists them)"
+            )
         for label, items in (
             ("added", report.added),
             ("changed", report.changed),
@@ -154,3 +160,30 @@ def print_answer(console: Console, response: AskResponse) -> None:
             "[/dim]",
             highlight=False,
         )
+
+
+def print_promises(console: Console, result: PromiseList) -> None:
+    """The register grouped by topic: each promise with its target, amount and follow-ups."""
+    if not result.promises:
+        console.print("No promises match. Try other words or fewer filters.")
+        return
+    topic = None
+    for p in result.promises:
+        if p.topic != topic:
+            topic = p.topic
+            console.print(f"\n[bold magenta]{topic}[/bold magenta]  [dim]{p.document.title}[/dim]")
+        facts = [
+            f"target {p.target_year}" if p.target_year else "",
+            f"amount {p.amount}" if p.amount else "",
+            f"by {p.actor}" if p.actor else "",
+        ]
+        where = f"{p.document.id}{f', p. {p.page}' if p.page else ''}, chars {p.char_start}"
+        console.print(f" • {p.text}", highlight=False)
+        console.print(f"   [dim]{' · '.join(f for f in facts if f) or '-'} · {where}[/dim]")
+        for f in p.follow_up:
+            console.print(
+                f"   [green]↳ {f.document.year or '?'}:[/green] {f.text}", highlight=False
+            )
+    shown = len(result.promises)
+    more = f" (showing {shown}; raise -k for more)" if shown < result.total else ""
+    console.print(f"\n{result.total} promises{more}.")

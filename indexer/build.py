@@ -59,6 +59,8 @@ class BuildReport:
     n_embedded: int = 0  # passages embedded anew (not found in the vector cache)
     n_sentences_embedded: int = 0
     n_cache_invalid: int = 0  # cached vectors refused (NaN, wrong size) and embedded again
+    n_promises: int = 0
+    promise_seconds: float = 0.0  # finding the promises (classifying, the rules, their vectors)
     seconds: float = 0.0
     embed_seconds: float = 0.0
 
@@ -111,6 +113,7 @@ def build_index(
         previous is not None
         and not force
         and previous.manifest.get("corpus_fingerprint") == fingerprint
+        and _register_current(settings, previous.manifest)
     ):
         report.up_to_date = True
         report.index_path = previous.path
@@ -127,6 +130,7 @@ def build_index(
     texts: dict[str, CleanText] = {}
     words: dict[str, WordBoxes] = {}
     chunks: list[Chunk] = []
+    page_starts_of: dict[str, list[int] | None] = {}  # documents read anew in this build
     old_by_path = {d.path: d for d in previous.documents.values()} if previous else {}
     old_chunks: dict[str, list[Chunk]] = {}
     if previous:
@@ -191,6 +195,7 @@ def build_index(
         texts[doc.id] = result.text
         if result.words is not None:
             words[doc.id] = result.words
+        page_starts_of[doc.id] = result.page_starts
         chunks.extend(result.chunks)
         (report.changed if old is not None else report.added).append(src.relpath)
 
@@ -234,6 +239,12 @@ def build_index(
 
     progress.message("Trefwoordenindex bouwen")
     keyword = KeywordIndex.build([c.embed_text() for c in chunks])
+    progress.message("Beloften zoeken")
+    t_promises = time.perf_counter()
+    register_files, promises_meta = _promise_register(
+        settings, embedder, documents, texts, chunks, page_starts_of, previous, report
+    )
+    report.promise_seconds = time.perf_counter() - t_promises
     manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "embedder": {
@@ -252,14 +263,88 @@ def build_index(
         "n_chunks": len(chunks),
         "n_sentences": len(sentence_texts),
         "skipped": report.skipped,
+        "promises": promises_meta,
     }
     data = IndexData(
         manifest, documents, chunks, np.asarray(vectors, np.float32), keyword, sentences
     )
+    data.files = register_files
     report.index_path = write_index(settings.index_dir, data, texts, words)
     report.n_chunks = len(chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _register_current(settings: Settings, manifest: dict[str, object]) -> bool:
+    """False when the promise classifier changed (or was switched on) since the build."""
+    from indexer.promise_model import current_id
+
+    if not settings.promise_register:
+        return True
+    built_with = (manifest.get("promises") or {}).get("model")  # type: ignore[union-attr]
+    return built_with == current_id()
+
+
+def _promise_register(
+    settings: Settings,
+    embedder: object,
+    documents: dict[str, Document],
+    texts: dict[str, CleanText],
+    chunks: list[Chunk],
+    page_starts: dict[str, list[int] | None],
+    previous: IndexData | None,
+    report: BuildReport,
+) -> tuple[dict[str, str | bytes], dict[str, object] | None]:
+    """The register files of the build and their manifest entry.
+
+    Documents not read anew keep their promises while the classifier stays the same. Without
+    a usable classifier the index is still built, without a register, and the report says
+    how to get one.
+    """
+    if not settings.promise_register:
+        return {}, None
+    from indexer import promise_model
+    from indexer.promises import (
+        FILE,
+        VECTORS,
+        build_register,
+        read_promises,
+        vectors_bytes,
+        write_promises,
+    )
+
+    try:
+        model = promise_model.load()
+        model.check_embedder(settings.embedder)
+    except promise_model.PromiseModelError as exc:
+        report.notes.append(("promise register", str(exc)))
+        return {}, None
+    built_with = (previous.manifest.get("promises") or {}).get("model") if previous else None
+    reuse = {d for d in documents if d not in page_starts} if built_with == model.id else set()
+    old = read_promises(previous.path) if reuse and previous else []
+    cache = VectorCache(settings.cache_dir / "vectors.sqlite")
+    try:
+
+        def embed(sentences: list[str]) -> np.ndarray:
+            vectors, _ = embed_with_cache(embedder, sentences, cache, settings.embed_batch_size)
+            return vectors
+
+        register = build_register(
+            documents,
+            {d: t.text for d, t in texts.items()},
+            chunks,
+            page_starts,
+            old,
+            reuse,
+            model,
+            embed,
+        )
+        vectors = embed([p.text for p in register]) if register else np.zeros((0, 1), "f4")
+    finally:
+        cache.close()
+    report.n_promises = len(register)
+    meta = {"model": model.id, "n_promises": len(register), "file": FILE}
+    return {FILE: write_promises(register), VECTORS: vectors_bytes(vectors)}, meta
 
 
 def _sentences(chunks: list[Chunk]) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -44,6 +44,7 @@ class ReadResult:
     document: Document | None = None
     text: CleanText | None = None  # offsets as runs: kilobytes, not 8 bytes per character
     words: WordBoxes | None = None
+    page_starts: list[int] | None = None  # offsets in the cleaned text where pages start
     chunks: list[Chunk] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -74,6 +75,7 @@ def read_document(task: ReadTask, settings: Settings, ocr: Ocr | None) -> ReadRe
         document=doc,
         text=CleanText(cleaned.text, OffsetRuns.from_array(cleaned.offsets)),
         words=extracted.words,
+        page_starts=page_starts,
         chunks=chunks,
         notes=list(extracted.notes),
     )

@@ -48,6 +48,8 @@ class IndexData:
     sentences: SentenceVectors | None = None
     path: Path | None = None
     dense: Any = None  # the FAISS index, set when loaded from disk
+    # Further files of the build, written as they are (name -> content): the promise register.
+    files: dict[str, str | bytes] = field(default_factory=dict)
     _texts: dict[str, CleanText] = field(default_factory=dict)
 
     def clean_text(self, document_id: str) -> CleanText:
@@ -128,6 +130,9 @@ def write_index(
             s_index.add(np.ascontiguousarray(sent.vectors, dtype=np.float32))
             faiss.write_index(s_index, str(tmp / "sentences.faiss"))
         data.keyword.save(tmp / "keyword")
+        for name, content in data.files.items():
+            raw = content.encode("utf-8") if isinstance(content, str) else content
+            (tmp / name).write_bytes(raw)
         manifest = {**data.manifest, "format_version": FORMAT_VERSION, "build_id": build_id}
         manifest["files"] = {rel: _file_sum(tmp / rel) for rel in _build_files(tmp)}
         # The manifest goes last: a build directory without one is incomplete by definition.

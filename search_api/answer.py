@@ -108,6 +108,12 @@ def answer_question(
     ``passages`` holds the top ``k`` passages, followed by any deeper passage an answer
     sentence cites, so every citation can be shown.
     """
+    from search_api.promise_answer import promise_answer
+
+    # "wat is beloofd over ...", "welke doelen ...": the promise register answers first.
+    promised = promise_answer(searcher, query, k=k, filters=filters)
+    if promised is not None:
+        return promised
     t0 = time.perf_counter()
     scorer = scorer or get_scorer()
     reading = read_question(searcher, query, k=k, mode=mode, filters=filters)

@@ -176,7 +176,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def _api_fallback():
+def _api_fallback(routers: list[APIRouter]):
     """JSON 404 for unknown paths under /api and 405 for known paths with another method.
 
     Without it, such requests would fall through to the web UI mounted at "/" and get a
@@ -187,7 +187,8 @@ def _api_fallback():
         allowed = sorted(
             {
                 m
-                for r in router.routes
+                for api in routers
+                for r in api.routes
                 if isinstance(r, APIRoute) and r.path_regex.match(request.url.path)
                 for m in r.methods
             }
@@ -220,9 +221,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings or get_settings()
     app.include_router(router)
+    from search_api.promise_routes import router as promise_router
+
+    app.include_router(promise_router, responses={**NOT_FOUND, **NO_INDEX})
     add_docs(app)
     # Last, so every real route matches first; "/" (the web UI) is mounted after this.
-    fallback = _api_fallback()
+    fallback = _api_fallback([router, promise_router])
     for path in ("/api", "/api/{rest:path}"):
         app.add_api_route(path, fallback, methods=_METHODS, include_in_schema=False)
     app.add_exception_handler(BeleidszoekerError, _domain_error)

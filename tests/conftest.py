@@ -172,3 +172,27 @@ def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
     yield ray
     ray.shutdown()
+
+
+# A later report on the fixture corpus's broadband promise (2016, "in 2025"): its follow-up.
+VOORTGANG = (
+    "Voortgangsrapportage 2023\n\n1. Snel internet\n\n"
+    "Inmiddels heeft ieder huis en bedrijf in het buitengebied een snelle "
+    "breedbandverbinding: de aanleg van glasvezel is afgerond.\n"
+)
+
+
+@pytest.fixture(scope="session")
+def followup_settings(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Settings:
+    """The fixture corpus plus a 2023 progress report, indexed once per session."""
+    from indexer.build import build_index
+
+    root = tmp_path_factory.mktemp("followup")
+    corpus = root / "corpus"
+    shutil.copytree(FIXTURE_CORPUS, corpus)
+    (corpus / "voortgang-2023.txt").write_text(VOORTGANG, encoding="utf-8")
+    with (corpus / "manifest.toml").open("a", encoding="utf-8") as f:
+        f.write('\n["voortgang-2023.txt"]\ntitle = "Voortgangsrapportage"\nyear = 2023\n')
+    settings = make_settings(corpus, root / "index", cache_dir, chunk_size=400, chunk_overlap=60)
+    build_index(settings)
+    return settings

@@ -26,7 +26,7 @@ def create_app(
     """The web app over the index named in ``settings``; nothing is loaded until a request."""
     from flask_htmx import HTMX
 
-    from web import assets, errors, views
+    from web import assets, errors, promises_view, views
 
     app = Flask(__name__)
     app.config.from_mapping(
@@ -46,6 +46,7 @@ def create_app(
 
     HTMX(app)
     app.register_blueprint(views.bp)
+    app.register_blueprint(promises_view.bp)
     app.register_blueprint(assets.bp)
     errors.register(app)
 
