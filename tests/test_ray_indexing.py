@@ -95,6 +95,17 @@ def test_ray_build_gives_the_same_passages_ids_and_vectors(both_builds):
     np.testing.assert_allclose(ray_index.sentences.vectors, local.sentences.vectors, atol=1e-5)
 
 
+def test_ray_build_finds_the_same_promises(both_builds):
+    from indexer.promises import read_promises
+
+    (_, _, local), (_, _, ray_index), _ = both_builds
+    promises = read_promises(local.path)
+    assert promises  # the fixture corpus holds promises (broadband by 2025)
+    assert [p.model_dump() for p in read_promises(ray_index.path)] == [
+        p.model_dump() for p in promises
+    ]
+
+
 def test_ray_build_keeps_clean_texts_and_pdf_word_boxes(both_builds):
     (_, _, local), (_, _, ray_index), _ = both_builds
     assert "magazine" in ray_index.documents
