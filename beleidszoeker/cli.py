@@ -44,7 +44,10 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _fail(exc: BeleidszoekerError) -> typer.Exit:
-    err.print(f"[red]Error:[/red] {exc}")
+    from rich.markup import escape
+
+    # Escaped: a message may name an install command such as `pip install -e '.[ray]'`.
+    err.print(f"[red]Error:[/red] {escape(str(exc))}")
     return typer.Exit(1)
 
 
@@ -68,18 +71,50 @@ def _print_json(model) -> None:
 
 @app.command()
 def index(
+    address: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="ADDRESS",
+            help="with --ray: 'auto' joins the cluster started here with `ray start`, "
+            "or a cluster address (ray://head:10001); none starts a local Ray",
+            show_default=False,
+        ),
+    ] = None,
     corpus: CorpusOpt = None,
     index_dir: IndexOpt = None,
     force: Annotated[bool, typer.Option(help="rebuild even if nothing changed")] = False,
+    ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray",
+            # Brackets escaped: the help is rich markup.
+            help="read and embed as Ray Data tasks (needs `pip install -e '.\\[ray]'`); "
+            "also on when BELEIDSZOEKER_RAY_ADDRESS is set",
+        ),
+    ] = False,
 ) -> None:
     """Index every document in the corpus folder (only what changed is embedded again)."""
+    from contextlib import nullcontext
+
     from beleidszoeker.progress import RichProgress
     from indexer.build import build_index
 
+    if address is not None and not ray:
+        err.print(f"[red]Error:[/red] {address!r}: a Ray address goes with --ray (`--ray auto`).")
+        raise typer.Exit(2)
     settings = _settings(corpus_dir=corpus, index_dir=index_dir)
+    ray_address = address or settings.ray_address or ("local" if ray else None)
     try:
-        with RichProgress(err) as progress:
-            report = build_index(settings, progress, force=force)
+        runner = nullcontext(None)
+        if ray_address is not None:
+            from indexer.ray_runner import RayRunner
+
+            runner = RayRunner(ray_address)
+        with runner as ray_runner:
+            if ray_runner is not None:
+                err.print(f"Reading and embedding on Ray ({ray_address}).", highlight=False)
+            with RichProgress(err) as progress:
+                report = build_index(settings, progress, force=force, runner=ray_runner)
     except BeleidszoekerError as exc:
         raise _fail(exc) from exc
     from beleidszoeker.progress import print_build_report

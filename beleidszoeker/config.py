@@ -103,6 +103,10 @@ class Settings(BaseSettings):
         "nld", pattern=r"^[a-z_]+(?:\+[a-z_]+)*$", description="Tesseract model(s), e.g. nld+eng"
     )
 
+    # Index on Ray: "local" (a Ray of this machine), "auto" (join the cluster started here
+    # with `ray start`) or a cluster address; unset: index in this process.
+    ray_address: str | None = None
+
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

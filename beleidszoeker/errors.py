@@ -80,3 +80,7 @@ class IndexDamagedError(BeleidszoekerError):
 
 class VectorCacheError(BeleidszoekerError):
     """The vector cache cannot be used (damaged or locked); the message says what to do."""
+
+
+class RayUnavailableError(BeleidszoekerError):
+    """Indexing on Ray was asked for, but Ray is not installed or cannot be reached."""

@@ -6,18 +6,17 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from beleidszoeker.config import Settings
 from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError, IndexDamagedError
-from indexer import corpus, loaders
-from indexer.chunking import chunk_document
-from indexer.cleaning import CleanText, clean
+from indexer import corpus
+from indexer.cleaning import CleanText
 from indexer.embedders import get_embedder
 from indexer.keyword import STEMMER, KeywordIndex
-from indexer.ocr import Ocr
-from indexer.offsets import OffsetRuns
+from indexer.reading import LocalRunner, ReadTask, Runner, document_record
 from indexer.schema import Chunk, Document
 from indexer.sentences import split_sentences
 from indexer.store import (
@@ -33,6 +32,9 @@ from indexer.store import (
 )
 from indexer.vector_cache import VectorCache, embed_with_cache
 from indexer.words import WordBoxes
+
+if TYPE_CHECKING:  # indexer.ocr and the loaders import each other: the loaders go first
+    from indexer.ocr import Ocr
 
 # Bump when cleaning, section detection, chunking or the keyword index change their output,
 # so `beleidszoeker index` rebuilds instead of calling an index built by older code current.
@@ -77,14 +79,20 @@ class Progress:
 
 
 def build_index(
-    settings: Settings, progress: Progress | None = None, force: bool = False
+    settings: Settings,
+    progress: Progress | None = None,
+    force: bool = False,
+    runner: Runner | None = None,
 ) -> BuildReport:
     """Index ``settings.corpus_dir`` into ``settings.index_dir``.
 
     A file that cannot be read is skipped with its reason; the others are still indexed.
-    When no file can be indexed at all, the existing index is left as it was.
+    When no file can be indexed at all, the existing index is left as it was. ``runner``
+    does the reading and embedding (here, or on a Ray cluster); everything else, and the
+    write, is the same either way.
     """
     progress = progress or Progress()
+    runner = runner or LocalRunner()
     t0 = time.perf_counter()
     report = BuildReport()
     # Also when nothing changed: a run killed after its swap left its folder behind.
@@ -147,9 +155,16 @@ def build_index(
 
     max_bytes = settings.max_file_mb * 1024 * 1024
     progress.start("Documenten lezen", len(files))
+    to_read = [
+        ReadTask(src, manifest_meta.get(src.relpath, {}))
+        for src in files
+        if _needs_reading(src, old_by_path.get(src.relpath), max_bytes)
+    ]
+    results = dict(runner.read_documents(to_read, settings, ocr, progress))
     for src in files:
-        progress.advance(1)
         old = old_by_path.get(src.relpath)
+        if src.relpath not in results:
+            progress.advance(1)  # files read are counted as they are read
         meta = manifest_meta.get(src.relpath, {})
         if src.problem is not None:
             skip(src, None, src.problem)  # never kept: the old version may be the leak
@@ -163,44 +178,25 @@ def build_index(
             )
             continue
         if old is not None and old.sha256 == src.sha256 and old.id == src.doc_id:
-            doc = _document(src, meta, old.title if not meta.get("title") else None, old)
+            doc = document_record(src, meta, old.title if not meta.get("title") else None, old)
             documents[doc.id] = doc
             texts[doc.id] = previous.clean_text(doc.id)
             _keep_words(words, previous, doc.id)
             chunks.extend(old_chunks.get(doc.id, []))
             report.unchanged.append(src.relpath)
             continue
-        try:
-            extracted = loaders.load(src.path, ocr)
-            cleaned = clean(extracted.text)
-            if not cleaned.text.strip():
-                skip(src, old, "no text found after cleaning")
-                continue
-            page_starts = _clean_page_starts(cleaned, extracted.page_starts)
-            doc_chunks = chunk_document(
-                src.doc_id, cleaned, settings.chunk_size, settings.chunk_overlap, page_starts
-            )
-            doc = _document(src, meta, extracted.title, None, extracted.year)
-        except loaders.LoaderError as exc:
-            skip(src, old, str(exc))
+        result = results[src.relpath]
+        if result.skip_reason is not None:
+            skip(src, old, result.skip_reason)
             continue
-        except PermissionError as exc:
-            skip(src, old, f"cannot be read ({exc.strerror}): give the indexing user read access")
-            continue
-        except Exception as exc:  # a bug on one odd file must not stop the others
-            skip(src, old, f"could not be read ({type(exc).__name__}: {exc}); please report it")
-            continue
-        report.notes.extend((src.relpath, n) for n in extracted.notes)
-        doc.n_chars = len(cleaned.text)
-        doc.n_chunks = len(doc_chunks)
-        doc.n_pages = len(extracted.page_starts) + 1 if extracted.page_starts is not None else None
+        report.notes.extend((src.relpath, n) for n in result.notes)
+        doc = result.document
         documents[doc.id] = doc
-        # Kept until the build is written: as runs, not 8 bytes per character.
-        texts[doc.id] = CleanText(cleaned.text, OffsetRuns.from_array(cleaned.offsets))
-        if extracted.words is not None:
-            words[doc.id] = extracted.words
-        page_starts_of[doc.id] = page_starts
-        chunks.extend(doc_chunks)
+        texts[doc.id] = result.text
+        if result.words is not None:
+            words[doc.id] = result.words
+        page_starts_of[doc.id] = result.page_starts
+        chunks.extend(result.chunks)
         (report.changed if old is not None else report.added).append(src.relpath)
 
     current = {f.relpath for f in files}
@@ -223,11 +219,17 @@ def build_index(
             cache,
             settings.embed_batch_size,
             progress.advance,
+            runner.embed,
         )
         rows, spans, sentence_texts = _sentences(chunks)
         progress.start("Zinnen embedden", len(sentence_texts))
         sentence_vectors, report.n_sentences_embedded = embed_with_cache(
-            embedder, sentence_texts, cache, settings.embed_batch_size, progress.advance
+            embedder,
+            sentence_texts,
+            cache,
+            settings.embed_batch_size,
+            progress.advance,
+            runner.embed,
         )
     finally:
         report.n_cache_invalid = cache.n_invalid
@@ -399,6 +401,7 @@ def _ocr(settings: Settings, progress: Progress) -> Ocr | None:
     """OCR as configured; its results are cached beside the vectors."""
     if not settings.ocr:
         return None
+    from indexer.ocr import Ocr
 
     def on_page(name: str, done: int, total: int) -> None:
         progress.step(f"OCR {name}", done, total)
@@ -417,30 +420,8 @@ def _keep_words(words: dict[str, WordBoxes], previous: IndexData, doc_id: str) -
         words[doc_id] = kept
 
 
-def _document(
-    src: corpus.SourceFile,
-    meta: dict[str, object],
-    file_title: str | None,
-    old: Document | None,
-    file_year: int | None = None,
-) -> Document:
-    year = meta.get("year", file_year if old is None else old.year)
-    return Document(
-        id=src.doc_id,
-        title=str(meta.get("title") or file_title or corpus.title_from_filename(src.relpath)),
-        year=int(year) if isinstance(year, int | str) and str(year).isdigit() else None,
-        publisher=str(meta["publisher"]) if meta.get("publisher") else None,
-        kind=str(meta["kind"]) if meta.get("kind") else None,
-        path=src.relpath,
-        sha256=src.sha256,
-        n_chars=old.n_chars if old else 0,
-        n_chunks=old.n_chunks if old else 0,
-        n_pages=old.n_pages if old else None,
-    )
-
-
-def _clean_page_starts(cleaned: CleanText, raw_starts: list[int] | None) -> list[int] | None:
-    """Page starts moved from extracted-text offsets to cleaned-text offsets."""
-    if raw_starts is None:
-        return None
-    return [int(np.searchsorted(cleaned.offsets[:-1], s, side="left")) for s in raw_starts]
+def _needs_reading(src: corpus.SourceFile, old: Document | None, max_bytes: float) -> bool:
+    """Whether the build must read ``src``: not refused, not too large, not unchanged."""
+    if src.problem is not None or src.size > max_bytes:
+        return False
+    return not (old is not None and old.sha256 == src.sha256 and old.id == src.doc_id)

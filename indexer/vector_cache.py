@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -125,32 +125,46 @@ def _vector(blob: bytes, dim: int | None) -> np.ndarray | None:
     return vec
 
 
+# Embeds (hash, text) pairs a batch at a time, in any order: here or on a Ray cluster.
+EmbedMissing = Callable[[Embedder, Sequence[tuple[str, str]], int], Iterator[dict[str, np.ndarray]]]
+
+
 def embed_with_cache(
     embedder: Embedder,
     texts: Sequence[str],
     cache: VectorCache,
     batch_size: int = 16,
     on_progress: Callable[[int], None] | None = None,
+    embed_missing: EmbedMissing | None = None,
 ) -> tuple[np.ndarray, int]:
     """Vectors for ``texts`` (in order) and how many had to be embedded anew.
 
-    New vectors are stored batch by batch, so an interrupted run keeps what it computed.
+    Only text not in the cache is embedded, by ``embed_missing`` (in this process unless
+    told otherwise). New vectors are stored by this process batch by batch, so an
+    interrupted run keeps what it computed.
     """
     hashes = [text_hash(t) for t in texts]
     known = cache.get_many(embedder.name, hashes, embedder.dim)
     todo = list({h: t for h, t in zip(hashes, texts, strict=True) if h not in known}.items())
     if on_progress and len(texts) - len(todo):
         on_progress(len(texts) - len(todo))
-    for i in range(0, len(todo), batch_size):
-        batch = todo[i : i + batch_size]
-        vecs = embedder.embed_passages([t for _, t in batch])
-        fresh = {h: v for (h, _), v in zip(batch, vecs, strict=True)}
+    for fresh in (embed_missing or embed_batches)(embedder, todo, batch_size):
         cache.put_many(embedder.name, fresh)
         known.update(fresh)
         if on_progress:
-            on_progress(len(batch))
+            on_progress(len(fresh))
     dim = embedder.dim
     out = np.zeros((len(texts), dim), dtype=np.float32)
     for i, h in enumerate(hashes):
         out[i] = known[h]
     return out, len(todo)
+
+
+def embed_batches(
+    embedder: Embedder, todo: Sequence[tuple[str, str]], batch_size: int
+) -> Iterator[dict[str, np.ndarray]]:
+    """Vectors of (hash, text) pairs embedded in this process, a batch at a time."""
+    for i in range(0, len(todo), batch_size):
+        batch = todo[i : i + batch_size]
+        vecs = embedder.embed_passages([t for _, t in batch])
+        yield {h: v for (h, _), v in zip(batch, vecs, strict=True)}

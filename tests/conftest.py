@@ -162,6 +162,18 @@ def pdf_index(pdf_settings: Settings):
     return get_searcher(pdf_settings)
 
 
+@pytest.fixture(scope="session")
+def local_ray():
+    """A real local Ray of two CPUs, started once per session for the Ray indexing tests."""
+    import logging
+
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    yield ray
+    ray.shutdown()
+
+
 # A later report on the fixture corpus's broadband promise (2016, "in 2025"): its follow-up.
 VOORTGANG = (
     "Voortgangsrapportage 2023\n\n1. Snel internet\n\n"

@@ -214,16 +214,16 @@ def test_an_unreadable_file_is_skipped_with_the_reason(copy_settings: Settings):
 def test_a_failure_inside_cleaning_skips_only_that_file(
     copy_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ):
-    from indexer import build
+    from indexer import reading  # the per-document step of every build
 
-    real_clean = build.clean
+    real_clean = reading.clean
 
     def clean(text: str):
         if "KAPOT" in text:
             raise RecursionError("maximum recursion depth exceeded")
         return real_clean(text)
 
-    monkeypatch.setattr(build, "clean", clean)
+    monkeypatch.setattr(reading, "clean", clean)
     (copy_settings.corpus_dir / "kapot.txt").write_text("KAPOT\n\nTekst.\n", "utf-8")
 
     report = build_index(copy_settings)
