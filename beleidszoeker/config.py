@@ -73,6 +73,30 @@ class RankingConfig(BaseSettings):
         return type(self).model_validate(data)
 
 
+class VectorIndexConfig(BaseSettings):
+    """How passage and sentence vectors are indexed (``indexer/vectors.py``).
+
+    Each field is read from ``BELEIDSZOEKER_ANN_<NAME>``; a build records the values it
+    was made with in its manifest, and a loaded build is searched with those.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BELEIDSZOEKER_ANN_", extra="forbid")
+
+    threshold: int = Field(
+        50_000, ge=0, description="more vectors than this get the ANN index, fewer a flat one"
+    )
+    factory: str = Field(
+        "HNSW32", min_length=1, description="faiss.index_factory string of the ANN index"
+    )
+    ef_construction: int = Field(80, ge=8, description="HNSW: candidates kept while building")
+    ef_search: int = Field(128, ge=8, description="HNSW: candidates kept while searching")
+    exact_below: int = Field(
+        20_000,
+        ge=0,
+        description="a filter that leaves at most this many vectors is searched exactly",
+    )
+
+
 class Settings(BaseSettings):
     """Everything a user can tune; command-line options override these per call."""
 
@@ -92,6 +116,7 @@ class Settings(BaseSettings):
     default_k: int = Field(10, ge=1, le=50)
     default_mode: SearchMode = "hybrid"
     ranking: RankingConfig = Field(default_factory=lambda: RankingConfig())
+    ann: VectorIndexConfig = Field(default_factory=lambda: VectorIndexConfig())
 
     max_file_mb: float = Field(50.0, gt=0, description="larger files are skipped")
     ocr: bool = Field(True, description="read scanned PDF pages with Tesseract")

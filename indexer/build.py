@@ -12,6 +12,7 @@ import numpy as np
 from beleidszoeker.config import Settings
 from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError, IndexDamagedError
 from indexer import corpus, loaders
+from indexer import vectors as ann
 from indexer.chunking import chunk_document
 from indexer.cleaning import CleanText, clean
 from indexer.embedders import get_embedder
@@ -19,6 +20,7 @@ from indexer.keyword import STEMMER, KeywordIndex
 from indexer.ocr import Ocr
 from indexer.offsets import OffsetRuns
 from indexer.schema import Chunk, Document
+from indexer.sentence_terms import build_sentence_terms
 from indexer.sentences import split_sentences
 from indexer.store import (
     FORMAT_VERSION,
@@ -103,6 +105,8 @@ def build_index(
         previous is not None
         and not force
         and previous.manifest.get("corpus_fingerprint") == fingerprint
+        # Other ANN settings rebuild the vector indexes (from the cache: no embedding).
+        and previous.manifest.get("ann") == settings.ann.model_dump()
     ):
         report.up_to_date = True
         report.index_path = previous.path
@@ -232,6 +236,9 @@ def build_index(
 
     progress.message("Trefwoordenindex bouwen")
     keyword = KeywordIndex.build([c.embed_text() for c in chunks])
+    progress.message("Trefwoorden per zin opslaan")
+    # Here, once, rather than at every server start: see indexer/sentence_terms.py.
+    terms = build_sentence_terms(chunks, documents, keyword.decompounder, rows, spans)
     manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "embedder": {
@@ -250,9 +257,15 @@ def build_index(
         "n_chunks": len(chunks),
         "n_sentences": len(sentence_texts),
         "skipped": report.skipped,
+        # How the vectors are indexed: the settings, and what they gave at this size.
+        "ann": settings.ann.model_dump(),
+        "vectors": {
+            "passages": ann.spec_for(len(chunks), settings.ann),
+            "sentences": ann.spec_for(len(sentence_texts), settings.ann),
+        },
     }
     data = IndexData(
-        manifest, documents, chunks, np.asarray(vectors, np.float32), keyword, sentences
+        manifest, documents, chunks, np.asarray(vectors, np.float32), keyword, sentences, terms
     )
     report.index_path = write_index(settings.index_dir, data, texts, words)
     report.n_chunks = len(chunks)
