@@ -85,7 +85,8 @@ class SentenceTerms:
         """Memory-mapped: only the pages a question reads are ever loaded."""
 
         def array(name: str) -> np.ndarray:
-            return np.load(directory / f"{name}.npy", mmap_mode="r")
+            # A plain array over the map: np.memmap slices cost more (see store._mapped).
+            return np.asarray(np.load(directory / f"{name}.npy", mmap_mode="r"))
 
         lists = {n: Csr(array(f"{n}.ptr"), array(f"{n}.ids")) for n in _LISTS}
         return cls(

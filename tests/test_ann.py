@@ -128,7 +128,8 @@ def test_the_manifest_records_the_choice_and_a_load_reads_it_back(hnsw_settings)
     for dense in (index.dense, index.sentences.dense):
         assert faiss.downcast_index(dense).hnsw.efSearch == 77
     assert index.vectors.shape == (manifest["n_chunks"], manifest["embedder"]["dim"])
-    assert isinstance(index.vectors, np.memmap)  # read on use, not copied at load
+    assert not index.vectors.flags.owndata  # mapped from the file, not copied at load
+    assert not index.vectors.flags.writeable
 
 
 def test_other_ann_settings_rebuild_an_up_to_date_index(hnsw_settings, tmp_path):

@@ -25,7 +25,8 @@ def table(fixture_index):
 def test_the_build_writes_the_arrays_and_a_load_maps_them(fixture_index, table):
     index = fixture_index.index
     assert (index.path / FOLDER / "postings.ids.npy").is_file()
-    assert isinstance(index.terms.postings.ids, np.memmap)
+    assert not index.terms.postings.ids.flags.owndata  # mapped from the file
+    assert not index.terms.postings.ids.flags.writeable
     assert table.arrays is index.terms  # the table is a view, nothing rebuilt
     assert len(table.sentences) == len(index.sentences.rows)
 
