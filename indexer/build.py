@@ -13,11 +13,13 @@ import numpy as np
 from beleidszoeker.config import Settings
 from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError, IndexDamagedError
 from indexer import corpus
+from indexer import vectors as ann
 from indexer.cleaning import CleanText
 from indexer.embedders import get_embedder
 from indexer.keyword import STEMMER, KeywordIndex
 from indexer.reading import LocalRunner, ReadTask, Runner, document_record
 from indexer.schema import Chunk, Document
+from indexer.sentence_terms import build_sentence_terms
 from indexer.sentences import split_sentences
 from indexer.store import (
     FORMAT_VERSION,
@@ -114,6 +116,8 @@ def build_index(
         and not force
         and previous.manifest.get("corpus_fingerprint") == fingerprint
         and _register_current(settings, previous.manifest)
+        # Other ANN settings rebuild the vector indexes (from the cache: no embedding).
+        and previous.manifest.get("ann") == settings.ann.model_dump()
     ):
         report.up_to_date = True
         report.index_path = previous.path
@@ -245,6 +249,9 @@ def build_index(
         settings, embedder, documents, texts, chunks, page_starts_of, previous, report
     )
     report.promise_seconds = time.perf_counter() - t_promises
+    progress.message("Trefwoorden per zin opslaan")
+    # Here, once, rather than at every server start: see indexer/sentence_terms.py.
+    terms = build_sentence_terms(chunks, documents, keyword.decompounder, rows, spans)
     manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "embedder": {
@@ -264,9 +271,15 @@ def build_index(
         "n_sentences": len(sentence_texts),
         "skipped": report.skipped,
         "promises": promises_meta,
+        # How the vectors are indexed: the settings, and what they gave at this size.
+        "ann": settings.ann.model_dump(),
+        "vectors": {
+            "passages": ann.spec_for(len(chunks), settings.ann),
+            "sentences": ann.spec_for(len(sentence_texts), settings.ann),
+        },
     }
     data = IndexData(
-        manifest, documents, chunks, np.asarray(vectors, np.float32), keyword, sentences
+        manifest, documents, chunks, np.asarray(vectors, np.float32), keyword, sentences, terms
     )
     data.files = register_files
     report.index_path = write_index(settings.index_dir, data, texts, words)

@@ -44,7 +44,7 @@ def check_index(settings: Settings) -> CheckReport:
     for build in builds:
         is_live = live is not None and build.resolve() == live
         name = f"build {build.name}" + (" (served)" if is_live else "")
-        problems = verify_build(build)
+        problems = verify_build(build, full=True)  # every byte, not sampled blocks
         if not problems:
             report.ok.append(f"{name}: every file matches its checksum")
         elif is_live:

@@ -24,14 +24,19 @@ from typing import Any
 import numpy as np
 
 from beleidszoeker.errors import IndexDamagedError, IndexMismatchError, IndexMissingError
+from indexer import vectors as ann
 from indexer.cleaning import CleanText
 from indexer.keyword import KeywordIndex
 from indexer.offsets import OffsetRuns
 from indexer.schema import Chunk, Document
+from indexer.sentence_terms import FOLDER as TERMS_FOLDER
+from indexer.sentence_terms import SentenceTerms
 from indexer.words import WordBoxes
 
-# 2: sentence vectors beside the passage vectors; 3: checksums, offsets stored as runs
-FORMAT_VERSION = 3
+# 2: sentence vectors beside the passage vectors; 3: checksums, offsets stored as runs;
+# 4: vector indexes chosen by size (manifest "vectors"), vectors and the key words of every
+# sentence as memory-mapped .npy arrays
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"  # a build being written: <builds>/.tmp-<id>, locked by .tmp-<id>.lock
 
@@ -46,6 +51,7 @@ class IndexData:
     vectors: np.ndarray  # float32 (n_chunks, dim), L2-normalised
     keyword: KeywordIndex
     sentences: SentenceVectors | None = None
+    terms: SentenceTerms | None = None  # key words per sentence, passage and section
     path: Path | None = None
     dense: Any = None  # the FAISS index, set when loaded from disk
     # Further files of the build, written as they are (name -> content): the promise register.
@@ -78,6 +84,16 @@ class SentenceVectors:
     def text(self, chunks: list[Chunk], i: int) -> str:
         start, end = self.spans[i]
         return chunks[int(self.rows[i])].text[start:end]
+
+
+def vector_specs(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The vector index of the passages and of the sentences, as the manifest records them
+    (a flat one for a manifest that records none)."""
+    recorded = manifest.get("vectors") or {}
+    return {
+        part: dict(recorded.get(part) or {"factory": ann.FLAT})
+        for part in ("passages", "sentences")
+    }
 
 
 def builds_dir(index_dir: Path) -> Path:
@@ -120,19 +136,24 @@ def write_index(
                 f.write(c.model_dump_json() + "\n")
         docs = [d.model_dump() for d in data.documents.values()]
         (tmp / "documents.json").write_text(json.dumps(docs, ensure_ascii=False, indent=1))
-        index = faiss.IndexFlatIP(data.vectors.shape[1])
-        index.add(np.ascontiguousarray(data.vectors, dtype=np.float32))
+        specs = vector_specs(data.manifest)
+        # The vectors themselves, memory-mapped at load: scoring reads the rows it needs,
+        # and an index that stores them compressed (SQ8) or not at all still has them exact.
+        _save_array(tmp / "vectors.npy", data.vectors, np.float32)
+        index = ann.build(data.vectors, specs["passages"])
         faiss.write_index(index, str(tmp / "dense.faiss"))
         if data.sentences is not None:
             sent = data.sentences
             np.savez(tmp / "sentences.npz", rows=sent.rows, spans=sent.spans)
-            s_index = faiss.IndexFlatIP(sent.vectors.shape[1])
-            s_index.add(np.ascontiguousarray(sent.vectors, dtype=np.float32))
+            _save_array(tmp / "sentence_vectors.npy", sent.vectors, np.float32)
+            s_index = ann.build(sent.vectors, specs["sentences"])
             faiss.write_index(s_index, str(tmp / "sentences.faiss"))
         data.keyword.save(tmp / "keyword")
         for name, content in data.files.items():
             raw = content.encode("utf-8") if isinstance(content, str) else content
             (tmp / name).write_bytes(raw)
+        if data.terms is not None:
+            data.terms.save(tmp / TERMS_FOLDER)
         manifest = {**data.manifest, "format_version": FORMAT_VERSION, "build_id": build_id}
         manifest["files"] = {rel: _file_sum(tmp / rel) for rel in _build_files(tmp)}
         # The manifest goes last: a build directory without one is incomplete by definition.
@@ -164,7 +185,29 @@ def _build_files(build: Path) -> list[str]:
 def _file_sum(path: Path) -> dict[str, Any]:
     with path.open("rb") as f:
         digest = hashlib.file_digest(f, "sha256").hexdigest()
-    return {"size": path.stat().st_size, "sha256": digest}
+    size = path.stat().st_size
+    out: dict[str, Any] = {"size": size, "sha256": digest}
+    if size > SAMPLED_ABOVE:
+        out["sample_sha256"] = _sample_sum(path, size)
+    return out
+
+
+# Reading every byte of a large build at each start costs more than the start itself (about
+# 20 GB of vectors at a million passages): files above this size are verified at load by
+# their size and a hash of sampled blocks; `beleidszoeker check` reads them whole.
+SAMPLED_ABOVE = 64 * 1024 * 1024
+_SAMPLES, _SAMPLE_BYTES = 64, 64 * 1024
+
+
+def _sample_sum(path: Path, size: int) -> str:
+    """SHA-256 of ``_SAMPLES`` evenly spaced blocks, the first and the last included."""
+    digest = hashlib.sha256(str(size).encode())
+    last = max(size - _SAMPLE_BYTES, 0)
+    with path.open("rb") as f:
+        for i in range(_SAMPLES):
+            f.seek(last * i // (_SAMPLES - 1))
+            digest.update(f.read(_SAMPLE_BYTES))
+    return digest.hexdigest()
 
 
 def _manifest_sum(manifest: dict[str, Any]) -> str:
@@ -176,8 +219,11 @@ def _sealed(manifest: dict[str, Any]) -> dict[str, Any]:
     return {**manifest, "checksum": _manifest_sum(manifest)}
 
 
-def verify_build(build: Path) -> list[str]:
-    """What is wrong with the files of a build (empty when every checksum matches)."""
+def verify_build(build: Path, full: bool = False) -> list[str]:
+    """What is wrong with the files of a build (empty when every checksum matches).
+
+    Large files are checked by size and sampled blocks unless ``full`` (see SAMPLED_ABOVE).
+    """
     manifest = read_manifest(build)
     if manifest is None:
         return [f"{MANIFEST} is missing or unreadable"]
@@ -190,8 +236,12 @@ def verify_build(build: Path) -> list[str]:
     for rel, expected in files.items():
         path = build / rel
         try:
-            if path.stat().st_size != expected.get("size"):
+            size = path.stat().st_size
+            if size != expected.get("size"):
                 problems.append(f"{rel} has the wrong size")
+            elif not full and "sample_sha256" in expected:
+                if _sample_sum(path, size) != expected["sample_sha256"]:
+                    problems.append(f"{rel} does not match its checksum")
             elif _file_sum(path)["sha256"] != expected.get("sha256"):
                 problems.append(f"{rel} does not match its checksum")
         except OSError:
@@ -338,10 +388,13 @@ def _load_build(path: Path, manifest: dict[str, Any], index_dir: Path) -> IndexD
             if line
         ]
         docs = [Document(**d) for d in json.loads((path / "documents.json").read_text("utf-8"))]
+        specs = vector_specs(manifest)
         dense = faiss.read_index(str(path / "dense.faiss"))
-        vectors = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, 1), "f4")
+        ann.prepare(dense, specs["passages"])
+        passage_vectors = _mapped(path / "vectors.npy")
         keyword = KeywordIndex.load(path / "keyword")
-        sentences = _load_sentences(path)
+        sentences = _load_sentences(path, specs["sentences"])
+        terms = SentenceTerms.load(path / TERMS_FOLDER) if (path / TERMS_FOLDER).is_dir() else None
         # Every text now, not on first use: lazy loads from many request threads at once
         # during a reload could fail, and a build verified now is read now.
         texts = {d.id: _load_text(path, d.id) for d in docs}
@@ -354,9 +407,10 @@ def _load_build(path: Path, manifest: dict[str, Any], index_dir: Path) -> IndexD
         manifest=manifest,
         documents={d.id: d for d in docs},
         chunks=chunks,
-        vectors=np.asarray(vectors, dtype=np.float32),
+        vectors=passage_vectors,
         keyword=keyword,
         sentences=sentences,
+        terms=terms,
         path=path,
         dense=dense,
         _texts=texts,
@@ -369,16 +423,27 @@ def _load_text(path: Path, document_id: str) -> CleanText:
     return CleanText(text, OffsetRuns.load(Path(f"{base}.offsets.npz")))
 
 
-def _load_sentences(path: Path) -> SentenceVectors:
+def _load_sentences(path: Path, spec: dict[str, Any]) -> SentenceVectors:
     import faiss
 
     with np.load(path / "sentences.npz") as arrays:
         rows, spans = arrays["rows"], arrays["spans"]
     s_index = faiss.read_index(str(path / "sentences.faiss"))
-    vectors = s_index.reconstruct_n(0, s_index.ntotal) if s_index.ntotal else np.zeros((0, 1))
+    ann.prepare(s_index, spec)
     return SentenceVectors(
         rows=rows,
         spans=spans,
-        vectors=np.asarray(vectors, dtype=np.float32),
+        vectors=_mapped(path / "sentence_vectors.npy"),
         dense=s_index,
     )
+
+
+def _mapped(path: Path) -> np.ndarray:
+    """A ``.npy`` file memory-mapped read-only, as a plain array: indexing a ``np.memmap``
+    costs microseconds more per row, and scoring indexes hundreds of rows per question."""
+    return np.asarray(np.load(path, mmap_mode="r"))
+
+
+def _save_array(path: Path, array: np.ndarray, dtype: type) -> None:
+    """A plain ``.npy`` file (no pickle), so it can be memory-mapped when loaded."""
+    np.save(path, np.ascontiguousarray(array, dtype=dtype), allow_pickle=False)

@@ -10,9 +10,10 @@ import numpy as np
 
 from beleidszoeker.config import RankingConfig, SearchMode
 from beleidszoeker.errors import EmptyQueryError, QuestionTooLongError, UnknownDocumentError
+from indexer import vectors as ann
 from indexer.embedders import Embedder
 from indexer.schema import Chunk, Document
-from indexer.store import IndexData
+from indexer.store import IndexData, vector_specs
 from search_api.evidence import QuestionTerms
 from search_api.question import analyse
 from search_api.sentences import sentence_table
@@ -46,11 +47,6 @@ class Searcher:
         self.ranking = ranking or RankingConfig()
         # One embedding per question even when search and answer both need it.
         self._query_vector = lru_cache(maxsize=256)(embedder.embed_query)
-        self._sentences_of: list[np.ndarray] = []
-        if index.sentences is not None:
-            order = np.argsort(index.sentences.rows, kind="stable")
-            bounds = np.searchsorted(index.sentences.rows[order], np.arange(len(index.chunks) + 1))
-            self._sentences_of = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         rows_by_doc: dict[str, list[int]] = {}
         for i, c in enumerate(index.chunks):
             rows_by_doc.setdefault(c.document_id, []).append(i)
@@ -112,35 +108,36 @@ class Searcher:
     def _dense(self, query: str, k: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
         """Passages by meaning: the passage's vector and its best-matching sentence count
         equally, so one sentence that answers the question lifts a broad passage."""
-        import faiss
-
         q = self.query_vector(query).reshape(1, -1).astype(np.float32)
         n = self.index.dense.ntotal if rows is None else rows.size
         k = min(k, n)
         if k <= 0:
             return []
         depth = min(n, max(k, self.ranking.candidates))
-        params = None
-        if rows is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
-        _, ids = self.index.dense.search(q, depth, params=params)
-        candidates = {int(i) for i in ids[0] if i >= 0}
+        specs = vector_specs(self.index.manifest)
+        ids = ann.search(self.index.dense, specs["passages"], self.index.vectors, q, depth, rows)
+        candidates = {int(i) for i in ids}
         sentences = self.index.sentences
         if sentences is not None and sentences.dense.ntotal:
-            s_params = None
+            allowed = None
             if rows is not None:
                 allowed = np.flatnonzero(np.isin(sentences.rows, rows))
-                s_params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
             s_depth = min(4 * depth, sentences.dense.ntotal)
-            _, s_ids = sentences.dense.search(q, s_depth, params=s_params)
-            candidates.update(int(sentences.rows[i]) for i in s_ids[0] if i >= 0)
+            s_ids = ann.search(
+                sentences.dense, specs["sentences"], sentences.vectors, q, s_depth, allowed
+            )
+            candidates.update(int(sentences.rows[i]) for i in s_ids)
         scored = [(i, self._dense_score(q[0], i)) for i in candidates]
         scored.sort(key=lambda item: (-item[1], item[0]))
         return scored[:k]
 
     def _dense_score(self, q: np.ndarray, row: int) -> float:
         passage = float(self.index.vectors[row] @ q)
-        ids = self._sentences_of[row] if self._sentences_of else ()
+        if self.index.sentences is None:
+            return passage
+        # The passage's sentences, as the sentence table stores them (no per-passage lists).
+        terms = sentence_table(self.index).arrays
+        ids = terms.vector_rows[terms.first[row] : terms.first[row + 1]]
         if len(ids) == 0:
             return passage
         best = float(np.max(self.index.sentences.vectors[ids] @ q))

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from indexer.keyword import Decompounder, idf, terms
-from indexer.sections import SEPARATOR as SECTION_SEPARATOR
-from indexer.sentences import split_sentences
+from indexer.keyword import Decompounder, idf
+from indexer.sentence_terms import Csr, build_sentence_terms
 from indexer.store import IndexData
 
 
@@ -30,63 +29,58 @@ class IndexedSentence:
 class SentenceTable:
     """Every sentence of every passage, with key words and how rare each word is.
 
-    Built from the index in memory when first needed (well under a second for the shipped
-    corpus). The sentences are the index's own when it stores sentence vectors, so each
-    sentence knows its vector; otherwise the passages are split here.
+    A view over the arrays the indexer wrote (``indexer/sentence_terms.py``), memory-mapped:
+    nothing is built per sentence at start-up; a sentence, its words and a passage's
+    context become Python objects only when a question reads them. An index held in memory
+    without those arrays (a test's) gets them computed here, the same way.
     """
 
     def __init__(self, index: IndexData) -> None:
         self.decompounder: Decompounder | None = getattr(index.keyword, "decompounder", None)
-        self.sentences: list[IndexedSentence] = []
-        self.by_row: list[range] = []
-        self.by_term: dict[str, list[int]] = {}  # key word -> the sentences that use it
+        stored = getattr(index, "sentences", None)
+        arrays = getattr(index, "terms", None)
+        if arrays is None:
+            rows, spans = (stored.rows, stored.spans) if stored is not None else (None, None)
+            arrays = build_sentence_terms(
+                index.chunks, index.documents, self.decompounder, rows, spans
+            )
+        self.arrays = arrays
+        self.chunks = index.chunks
+        self.vectors = stored.vectors if stored is not None else None
+        self.sentences = _Sentences(self)
+        self.by_row = _Ranges(arrays.first)
+        self.by_term = _Postings(self)
         # What names the passage's subject without standing in the sentence: the section
         # (a project's name in a magazine) and the document title.
-        self.context: list[frozenset[str]] = []
-        self.passage: list[frozenset[str]] = []  # all key words of a passage and its context
-        self.section: list[frozenset[str]] = []  # ... and of every passage of its section
+        self.context = _TermSets(self, arrays.context_terms)
+        self.passage = _TermSets(self, arrays.passage_terms)  # a passage's words and context
+        self.section = _TermSets(self, arrays.section_terms)  # ... of its whole section
         self._row_of = {c.id: row for row, c in enumerate(index.chunks)}
-        df: Counter[str] = Counter()
-        titles: dict[str, frozenset[str]] = {}
-        stored = getattr(index, "sentences", None)
-        self.vectors = stored.vectors if stored is not None else None
-        for row, (chunk, spans) in enumerate(zip(index.chunks, _spans(index), strict=True)):
-            first = len(self.sentences)
-            for start, end, vector in spans:
-                text = chunk.text[start:end]
-                found = frozenset(terms(text, self.decompounder))
-                df.update(found)
-                for t in found:
-                    self.by_term.setdefault(t, []).append(len(self.sentences))
-                self.sentences.append(IndexedSentence(row, start, end, text, found, vector))
-            self.by_row.append(range(first, len(self.sentences)))
-            doc = chunk.document_id
-            if doc not in titles:
-                title = index.documents[doc].title if doc in index.documents else ""
-                titles[doc] = frozenset(terms(title, self.decompounder))
-            leaf = chunk.section.split(SECTION_SEPARATOR)[-1]
-            self.context.append(frozenset(terms(leaf, self.decompounder)) | titles[doc])
-            self.passage.append(self.context[row].union(*(s.terms for s in self.sentences[first:])))
-        # A magazine article runs over several passages; its name may stand in the first only.
-        by_section: dict[tuple[str, str], set[str]] = {}
-        for chunk, found in zip(index.chunks, self.passage, strict=True):
-            by_section.setdefault((chunk.document_id, chunk.section), set()).update(found)
-        self.section = [frozenset(by_section[(c.document_id, c.section)]) for c in index.chunks]
         self.scale = similarity_scale(index)
-        n = max(len(self.sentences), 1)
+        self._n = max(len(arrays.starts), 1)
         # A word the corpus never uses gets the highest weight of all.
-        self._idf = {t: idf(n, c) for t, c in df.items()}
-        self.max_idf = idf(n, 0)
+        self.max_idf = idf(self._n, 0)
+
+    def term_id(self, term: str) -> int | None:
+        """The id of a key word in the sorted vocabulary (bisection), None if unknown."""
+        vocabulary = self.arrays.vocabulary
+        i = int(np.searchsorted(vocabulary, term))
+        return i if i < len(vocabulary) and vocabulary[i] == term else None
 
     def idf(self, term: str) -> float:
-        return self._idf.get(term, self.max_idf)
+        tid = self.term_id(term)
+        return self.max_idf if tid is None else idf(self._n, len(self.arrays.postings[tid]))
 
     def rows(self, hits: Sequence) -> list[int]:
         """The index rows of the hits' passages (anything with a ``chunk``)."""
         return [self._row_of[h.chunk.id] for h in hits]
 
     def in_corpus(self, term: str) -> bool:
-        return term in self._idf
+        return self.term_id(term) is not None
+
+    def terms_of(self, ids: np.ndarray) -> frozenset[str]:
+        vocabulary = self.arrays.vocabulary
+        return frozenset(str(vocabulary[i]) for i in ids)
 
     def window(self, sentence_id: int) -> frozenset[str]:
         """Key words of a sentence, its neighbours in the passage and the passage's context."""
@@ -99,17 +93,75 @@ class SentenceTable:
         return frozenset(found)
 
 
-def _spans(index: IndexData) -> list[list[tuple[int, int, int | None]]]:
-    """Per passage: (start, end, sentence vector row) of each sentence, in text order."""
-    stored = getattr(index, "sentences", None)
-    if stored is None:
-        return [[(s.start, s.end, None) for s in split_sentences(c.text)] for c in index.chunks]
-    out: list[list[tuple[int, int, int | None]]] = [[] for _ in index.chunks]
-    for i, (row, (start, end)) in enumerate(zip(stored.rows, stored.spans, strict=True)):
-        out[int(row)].append((int(start), int(end), i))
-    for spans in out:
-        spans.sort()
-    return out
+class _Sentences(Sequence):
+    """``table.sentences[i]``: one sentence, made when asked for (recent ones kept)."""
+
+    def __init__(self, table: SentenceTable) -> None:
+        self._table = table
+        self._get = lru_cache(maxsize=65536)(self._make)
+
+    def __len__(self) -> int:
+        return len(self._table.arrays.starts)
+
+    def __getitem__(self, i):  # a list's signature: an int
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._get(int(i))
+
+    def _make(self, i: int) -> IndexedSentence:
+        a = self._table.arrays
+        row = int(np.searchsorted(a.first, i, side="right")) - 1
+        start, end = int(a.starts[i]), int(a.ends[i])
+        vector = int(a.vector_rows[i])
+        return IndexedSentence(
+            row,
+            start,
+            end,
+            self._table.chunks[row].text[start:end],
+            self._table.terms_of(a.sentence_terms[i]),
+            None if vector < 0 else vector,
+        )
+
+
+class _Ranges(Sequence):
+    """``table.by_row[passage]``: the range of the passage's sentence ids."""
+
+    def __init__(self, first: np.ndarray) -> None:
+        self._first = first
+
+    def __len__(self) -> int:
+        return len(self._first) - 1
+
+    def __getitem__(self, row):
+        return range(int(self._first[row]), int(self._first[row + 1]))
+
+
+class _TermSets(Sequence):
+    """Per passage, a set of key words (its context, its own, its section's)."""
+
+    def __init__(self, table: SentenceTable, lists: Csr) -> None:
+        self._lists = lists
+        self._get = lru_cache(maxsize=4096)(lambda row: table.terms_of(lists[row]))
+
+    def __len__(self) -> int:
+        return len(self._lists)
+
+    def __getitem__(self, row):
+        return self._get(int(row))
+
+
+class _Postings:
+    """``table.by_term.get(term, [])``: the ids of the sentences that use a key word."""
+
+    def __init__(self, table: SentenceTable) -> None:
+        self._table = table
+
+    def get(self, term: str, default: list[int] | None = None) -> list[int] | None:
+        tid = self._table.term_id(term)
+        return default if tid is None else self._table.arrays.postings[tid].tolist()
+
+    def __contains__(self, term: str) -> bool:
+        return self._table.term_id(term) is not None
 
 
 # Where the default embedder puts a typical passage for a question, and how far above that a

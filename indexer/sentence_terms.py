@@ -1,0 +1,189 @@
+"""The key words of every sentence, passage and section, as arrays written at index time.
+
+Answers weigh sentences by the question's words they hold, their neighbours' and their
+passage's context (section name, document title). Built at start-up as Python sets and
+dicts per sentence this took minutes and gigabytes at millions of sentences; here it is
+computed once while indexing and stored as compressed-sparse-row arrays of term ids, which
+a server memory-maps at load and reads only for the passages a question touches:
+
+    vocabulary.npy           the term of each id, sorted (fixed-width unicode: bisectable)
+    first.npy                int64 (n_passages + 1): passage p holds sentences first[p]:first[p+1]
+    starts.npy, ends.npy     int32 (n_sentences): a sentence's offsets in its passage text
+    vector_rows.npy          int32 (n_sentences): its row in the index's sentence vectors
+    sentence_terms.{ptr,ids}.npy   the term ids of each sentence
+    postings.{ptr,ids}.npy         the sentences of each term (ids ascending)
+    context_terms.{ptr,ids}.npy    per passage: its section leaf and document title
+    passage_terms.{ptr,ids}.npy    per passage: its context and every sentence's terms
+    section_terms.{ptr,ids}.npy    per passage: every term of every passage of its section
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer.keyword import Decompounder, terms
+from indexer.schema import Chunk, Document
+from indexer.sections import SEPARATOR as SECTION_SEPARATOR
+from indexer.sentences import split_sentences
+
+FOLDER = "sentence_terms"
+_LISTS = ("sentence_terms", "postings", "context_terms", "passage_terms", "section_terms")
+
+
+@dataclass
+class Csr:
+    """Lists of integers as one flat array and where each list starts."""
+
+    ptr: np.ndarray  # int64 (n + 1,)
+    ids: np.ndarray  # int32
+
+    def __len__(self) -> int:
+        return len(self.ptr) - 1
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.ids[self.ptr[i] : self.ptr[i + 1]]
+
+    @classmethod
+    def of(cls, lists: Sequence[Iterable[int]]) -> Csr:
+        arrays = [np.unique(np.fromiter(x, np.int64)) for x in lists]
+        ptr = np.zeros(len(arrays) + 1, np.int64)
+        ptr[1:] = np.cumsum([len(a) for a in arrays])
+        ids = np.concatenate(arrays).astype(np.int32) if arrays else np.zeros(0, np.int32)
+        return cls(ptr, ids)
+
+
+@dataclass
+class SentenceTerms:
+    """Every sentence of the index with its key words, as arrays (see the module doc)."""
+
+    vocabulary: np.ndarray  # str, sorted
+    first: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    vector_rows: np.ndarray
+    sentence_terms: Csr
+    postings: Csr
+    context_terms: Csr
+    passage_terms: Csr
+    section_terms: Csr
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir()
+        for name in ("vocabulary", "first", "starts", "ends", "vector_rows"):
+            np.save(directory / f"{name}.npy", getattr(self, name), allow_pickle=False)
+        for name in _LISTS:
+            csr: Csr = getattr(self, name)
+            np.save(directory / f"{name}.ptr.npy", csr.ptr, allow_pickle=False)
+            np.save(directory / f"{name}.ids.npy", csr.ids, allow_pickle=False)
+
+    @classmethod
+    def load(cls, directory: Path) -> SentenceTerms:
+        """Memory-mapped: only the pages a question reads are ever loaded."""
+
+        def array(name: str) -> np.ndarray:
+            # A plain array over the map: np.memmap slices cost more (see store._mapped).
+            return np.asarray(np.load(directory / f"{name}.npy", mmap_mode="r"))
+
+        lists = {n: Csr(array(f"{n}.ptr"), array(f"{n}.ids")) for n in _LISTS}
+        return cls(
+            array("vocabulary"), array("first"), array("starts"), array("ends"),
+            array("vector_rows"), **lists,
+        )  # fmt: skip
+
+
+def build_sentence_terms(
+    chunks: list[Chunk],
+    documents: dict[str, Document],
+    decompounder: Decompounder | None,
+    rows: np.ndarray | None = None,
+    spans: np.ndarray | None = None,
+) -> SentenceTerms:
+    """The key words of every sentence of ``chunks`` (the stored sentences when ``rows`` and
+    ``spans`` are given: then each sentence knows its vector row)."""
+    spans_of = _spans(chunks, rows, spans)
+    term_id: dict[str, int] = {}
+    sentence_lists: list[list[int]] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    vector_rows: list[int] = []
+    first = [0]
+    context_lists: list[set[int]] = []
+    passage_lists: list[set[int]] = []
+    titles: dict[str, set[int]] = {}
+
+    def ids(text: str) -> set[int]:
+        return {term_id.setdefault(t, len(term_id)) for t in terms(text, decompounder)}
+
+    for chunk, chunk_spans in zip(chunks, spans_of, strict=True):
+        passage: set[int] = set()
+        for start, end, vector in chunk_spans:
+            found = ids(chunk.text[start:end])
+            sentence_lists.append(sorted(found))
+            passage |= found
+            starts.append(start)
+            ends.append(end)
+            vector_rows.append(-1 if vector is None else vector)
+        first.append(len(sentence_lists))
+        doc = chunk.document_id
+        if doc not in titles:
+            titles[doc] = ids(documents[doc].title) if doc in documents else set()
+        leaf = chunk.section.split(SECTION_SEPARATOR)[-1]
+        context = ids(leaf) | titles[doc]
+        context_lists.append(context)
+        passage_lists.append(context | passage)
+    # A magazine article runs over several passages; its name may stand in the first only.
+    by_section: dict[tuple[str, str], set[int]] = {}
+    for chunk, found in zip(chunks, passage_lists, strict=True):
+        by_section.setdefault((chunk.document_id, chunk.section), set()).update(found)
+
+    # Term ids in sorted term order, so a loaded vocabulary is searched by bisection.
+    vocabulary = sorted(term_id)
+    renumber = np.zeros(len(term_id), np.int64)
+    for new, term in enumerate(vocabulary):
+        renumber[term_id[term]] = new
+
+    def csr(lists: Sequence[Iterable[int]]) -> Csr:
+        return Csr.of([renumber[np.fromiter(x, np.int64)] for x in lists])
+
+    sentence_terms = csr(sentence_lists)
+    postings = _transpose(sentence_terms, len(vocabulary))
+    return SentenceTerms(
+        vocabulary=np.asarray(vocabulary, dtype=str) if vocabulary else np.zeros(0, "<U1"),
+        first=np.asarray(first, np.int64),
+        starts=np.asarray(starts, np.int32),
+        ends=np.asarray(ends, np.int32),
+        vector_rows=np.asarray(vector_rows, np.int32),
+        sentence_terms=sentence_terms,
+        postings=postings,
+        context_terms=csr(context_lists),
+        passage_terms=csr(passage_lists),
+        section_terms=csr([by_section[(c.document_id, c.section)] for c in chunks]),
+    )
+
+
+def _transpose(lists: Csr, n_terms: int) -> Csr:
+    """Term -> the lists (sentences) that hold it, ascending."""
+    owners = np.repeat(np.arange(len(lists), dtype=np.int64), np.diff(lists.ptr))
+    order = np.argsort(lists.ids, kind="stable")  # stable: owners stay ascending per term
+    counts = np.bincount(lists.ids, minlength=n_terms)
+    ptr = np.zeros(n_terms + 1, np.int64)
+    ptr[1:] = np.cumsum(counts)
+    return Csr(ptr, owners[order].astype(np.int32))
+
+
+def _spans(
+    chunks: list[Chunk], rows: np.ndarray | None, spans: np.ndarray | None
+) -> list[list[tuple[int, int, int | None]]]:
+    """Per passage: (start, end, sentence vector row) of each sentence, in text order."""
+    if rows is None or spans is None:
+        return [[(s.start, s.end, None) for s in split_sentences(c.text)] for c in chunks]
+    out: list[list[tuple[int, int, int | None]]] = [[] for _ in chunks]
+    for i, (row, (start, end)) in enumerate(zip(rows, spans, strict=True)):
+        out[int(row)].append((int(start), int(end), i))
+    for found in out:
+        found.sort()
+    return out

@@ -1,0 +1,149 @@
+"""The key words of every sentence, written at index time and memory-mapped at load, and
+large files verified by sampled blocks."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from indexer import store
+from indexer.keyword import idf, terms
+from indexer.sections import SEPARATOR as SECTION_SEPARATOR
+from indexer.sentence_terms import FOLDER
+from indexer.store import load_index, verify_build
+from search_api.sentences import SentenceTable, sentence_table
+
+
+@pytest.fixture(scope="module")
+def table(fixture_index):
+    return sentence_table(fixture_index.index)
+
+
+def test_the_build_writes_the_arrays_and_a_load_maps_them(fixture_index, table):
+    index = fixture_index.index
+    assert (index.path / FOLDER / "postings.ids.npy").is_file()
+    assert not index.terms.postings.ids.flags.owndata  # mapped from the file
+    assert not index.terms.postings.ids.flags.writeable
+    assert table.arrays is index.terms  # the table is a view, nothing rebuilt
+    assert len(table.sentences) == len(index.sentences.rows)
+
+
+def test_every_sentence_holds_the_words_of_its_own_text(fixture_index, table):
+    index = fixture_index.index
+    decompounder = index.keyword.decompounder
+    for row, chunk in enumerate(index.chunks):
+        ids = table.by_row[row]
+        assert ids, chunk.id
+        starts = [table.sentences[i].start for i in ids]
+        assert starts == sorted(starts)
+        for i in ids:
+            s = table.sentences[i]
+            assert s.row == row
+            assert s.text == chunk.text[s.start : s.end]
+            assert s.terms == frozenset(terms(s.text, decompounder))
+            # Its vector is the one the index stores for this very sentence.
+            assert index.sentences.rows[s.vector] == row
+            assert tuple(index.sentences.spans[s.vector]) == (s.start, s.end)
+
+
+def test_postings_and_rarity_match_a_count_over_the_sentences(table):
+    df: Counter[str] = Counter()
+    holders: dict[str, list[int]] = {}
+    for i in range(len(table.sentences)):
+        for t in table.sentences[i].terms:
+            df[t] += 1
+            holders.setdefault(t, []).append(i)
+    n = len(table.sentences)
+    for t, count in df.items():
+        assert table.by_term.get(t, []) == holders[t]
+        assert table.in_corpus(t)
+        assert table.idf(t) == pytest.approx(idf(n, count))
+    assert not table.in_corpus("xyzzyplugh")
+    assert table.by_term.get("xyzzyplugh", []) == []
+    assert table.idf("xyzzyplugh") == table.max_idf == pytest.approx(idf(n, 0))
+
+
+def test_context_passage_and_section_words(fixture_index, table):
+    index = fixture_index.index
+    decompounder = index.keyword.decompounder
+    for row, chunk in enumerate(index.chunks):
+        title = terms(index.documents[chunk.document_id].title, decompounder)
+        leaf = terms(chunk.section.split(SECTION_SEPARATOR)[-1], decompounder)
+        assert set(title) <= table.context[row]
+        assert set(leaf) <= table.context[row]
+        own = set().union(*(table.sentences[i].terms for i in table.by_row[row]))
+        assert table.passage[row] == table.context[row] | own
+        assert table.passage[row] <= table.section[row]
+        same = [
+            r
+            for r, c in enumerate(index.chunks)
+            if (c.document_id, c.section) == (chunk.document_id, chunk.section)
+        ]
+        assert table.section[row] == frozenset().union(*(table.passage[r] for r in same))
+
+
+def test_an_index_without_stored_arrays_gets_the_same_table(fixture_index, table):
+    index = fixture_index.index
+    in_memory = SentenceTable(
+        store.IndexData(
+            index.manifest,
+            index.documents,
+            index.chunks,
+            np.asarray(index.vectors),
+            index.keyword,
+            index.sentences,
+        )
+    )
+    for i in range(len(table.sentences)):
+        assert in_memory.sentences[i] == table.sentences[i]
+    for row in range(len(index.chunks)):
+        assert in_memory.section[row] == table.section[row]
+
+
+# ---------------------------------------------------------------- sampled verification
+
+
+def test_large_files_are_verified_by_samples_at_load_and_whole_by_check(
+    fixture_settings, fixture_index, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(store, "SAMPLED_ABOVE", 10_000)
+    monkeypatch.setattr(store, "_SAMPLE_BYTES", 256)
+    index_dir = tmp_path / "index"
+    build = store.write_index(
+        index_dir, fixture_index.index, dict(fixture_index.index._texts), None
+    )
+    manifest = store.read_manifest(build)
+    large = manifest["files"]["sentence_vectors.npy"]
+    assert large["size"] > 10_000 and "sample_sha256" in large
+    assert "sample_sha256" not in manifest["files"]["documents.json"]
+    assert verify_build(build) == [] and verify_build(build, full=True) == []
+
+    # A byte between the sampled blocks: only the full check sees it.
+    path = build / "sentence_vectors.npy"
+    data = bytearray(path.read_bytes())
+    blocks = [(len(data) - store._SAMPLE_BYTES) * i // (store._SAMPLES - 1) for i in range(64)]
+    gap = next(
+        b + store._SAMPLE_BYTES + 1
+        for b, nxt in zip(blocks, blocks[1:], strict=False)
+        if nxt - b > store._SAMPLE_BYTES + 2
+    )
+    data[gap] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert verify_build(build) == []
+    assert verify_build(build, full=True) == ["sentence_vectors.npy does not match its checksum"]
+
+    # A byte in a sampled block (the first): refused at load.
+    data[blocks[0] + 200] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert verify_build(build) == ["sentence_vectors.npy does not match its checksum"]
+    shutil.rmtree(index_dir.parent / f"{index_dir.name}.builds")
+
+
+def test_the_shipped_settings_load_an_index_whose_files_are_all_hashed(fixture_settings):
+    build = fixture_settings.index_dir.resolve()
+    files = store.read_manifest(build)["files"]
+    assert all("sha256" in f for f in files.values())
+    assert load_index(fixture_settings.index_dir, fixture_settings.embedder).path == build
