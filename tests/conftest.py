@@ -21,6 +21,15 @@ REAL_CORPUS = ROOT / "corpus"
 
 
 @pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test of the session."""
+    from web.browser import chromium
+
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One vector cache for the whole session: each text is embedded once."""
     return tmp_path_factory.mktemp("cache")

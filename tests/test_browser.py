@@ -13,17 +13,11 @@ from playwright.sync_api import expect
 
 from beleidszoeker.config import Settings
 from web import create_app
-from web.browser import chromium, serve
+from web.browser import console_errors, serve
 
 pytestmark = pytest.mark.browser
 
 QUESTION = "hoeveel woningen krijgen een waterstofketel?"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +31,7 @@ def page(browser):
     """A page that also fails the test on any console error (a CSP violation, a 404)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    errors = console_errors(page)
     yield page
     context.close()
     assert errors == []

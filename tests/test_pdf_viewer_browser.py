@@ -11,19 +11,13 @@ from document_factory import SCAN_PAGES
 
 from beleidszoeker.config import Settings
 from web import create_app
-from web.browser import chromium, serve
+from web.browser import console_errors, serve
 
 pytestmark = pytest.mark.browser
 
 MAGAZINE_SENTENCE = (
     "In Borger komen daarom twaalf levensloopbestendige woningen naast de huisartsenpraktijk."
 )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +31,9 @@ def page(browser, base_url):
     """A page that records every request and fails the test on any console error."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    errors: list[str] = []
     page.requests = []
     page.on("request", lambda r: page.requests.append(r.url))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    errors = console_errors(page)
     yield page
     context.close()
     assert errors == []

@@ -11,17 +11,11 @@ from test_browser import AXE, cited_text, in_viewport
 
 from beleidszoeker.config import Settings
 from web import create_app
-from web.browser import chromium, serve
+from web.browser import console_errors, serve
 
 pytestmark = pytest.mark.browser
 
 PROMISE = "De provincie belooft dat in 2025 ieder huis en bedrijf in het buitengebied"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +30,7 @@ def page(request, browser):
         viewport={"width": 1280, "height": 800}, java_script_enabled=request.param
     )
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    errors = console_errors(page)
     yield page
     context.close()
     assert errors == []

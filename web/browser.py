@@ -57,3 +57,12 @@ def chromium(executable: Path = CHROMIUM):
             yield browser
         finally:
             browser.close()
+
+
+def console_errors(page) -> list[str]:
+    """A list that fills with every console error and uncaught exception of ``page``
+    (a CSP violation, a 404, a script error): a browser test asserts it stays empty."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
