@@ -20,6 +20,7 @@ from indexer.keyword import terms
 from indexer.promises import Promise, read_promises, read_vectors
 from indexer.schema import DocumentRef
 from indexer.store import IndexData
+from search_api.per_index import PerIndex
 from search_api.retrieval import Searcher, normalize_query
 from search_api.sentences import similarity_scale
 
@@ -392,20 +393,9 @@ def _all_follow_ups(register: Register, index: IndexData) -> list[list[FollowUp]
     return out
 
 
-_registers: dict[tuple[int, str], Register] = {}
-_registers_lock = threading.Lock()
+_registers: PerIndex[Register] = PerIndex(Register)
 
 
 def get_register(index: IndexData) -> Register:
     """The register of a loaded index, read on first use (a rebuilt index gets its own)."""
-    key = (id(index), str(index.path))
-    register = _registers.get(key)
-    if register is None:
-        with _registers_lock:
-            register = _registers.get(key)
-            if register is None:
-                register = Register(index)
-                while len(_registers) >= 4:
-                    _registers.pop(next(iter(_registers)))
-                _registers[key] = register
-    return register
+    return _registers.get(index)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,6 +11,7 @@ import numpy as np
 from indexer.keyword import Decompounder, idf
 from indexer.sentence_terms import Csr, build_sentence_terms
 from indexer.store import IndexData
+from search_api.per_index import PerIndex
 
 
 @dataclass(frozen=True)
@@ -194,22 +194,9 @@ def similarity_scale(index: IndexData) -> tuple[float, float]:
 
 
 _SCALE_SAMPLE = 2000
-_tables: dict[tuple[int, str], SentenceTable] = {}
-_tables_lock = threading.Lock()
-_MAX_TABLES = 4
+_tables: PerIndex[SentenceTable] = PerIndex(SentenceTable)
 
 
 def sentence_table(index: IndexData) -> SentenceTable:
     """The sentence table of a loaded index, built on first use."""
-    key = (id(index), str(index.path))
-    table = _tables.get(key)
-    if table is None:
-        with _tables_lock:
-            table = _tables.get(key)
-            if table is None:
-                table = SentenceTable(index)
-                # A few tables at most: an index replaced by a rebuild drops out.
-                while len(_tables) >= _MAX_TABLES:
-                    _tables.pop(next(iter(_tables)))
-                _tables[key] = table
-    return table
+    return _tables.get(index)
