@@ -11,7 +11,7 @@ from document_factory import SCAN_PAGES
 
 from beleidszoeker.config import Settings
 from web import create_app
-from web.browser import console_errors, serve
+from web.browser import axe_violations, console_errors, serve
 
 pytestmark = pytest.mark.browser
 
@@ -161,8 +161,6 @@ def test_without_javascript_the_cleaned_text_is_the_view(browser, base_url, pdf_
 
 def test_the_pdf_page_view_passes_axe_checks(browser, base_url, pdf_index):
     """The page view, with its buttons and drawn page, as axe-core checks it."""
-    from test_browser import AXE
-
     text = pdf_index.index.clean_text("magazine").text
     start = text.index("In Borger")
     context = browser.new_context(bypass_csp=True)  # axe is injected as an inline script
@@ -170,11 +168,7 @@ def test_the_pdf_page_view_passes_axe_checks(browser, base_url, pdf_index):
     try:
         page.goto(f"{base_url}/documents/magazine?start={start}&end={start + 40}")
         page.wait_for_selector("#origineel[data-shown='2']")
-        page.add_script_tag(path=str(AXE))
-        result = page.evaluate(
-            "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice']})"
-        )
+        problems = axe_violations(page)
     finally:
         context.close()
-    problems = [f"{v['id']}: {v['nodes'][0]['html'][:120]}" for v in result["violations"]]
     assert problems == []

@@ -11,6 +11,8 @@ from pathlib import Path
 from flask import Flask
 
 CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RULES = "{runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice']}"
 # Headless on a closed network: no sandbox (root), and none of Chromium's own background
 # connections, which would only be refused.
 CHROMIUM_ARGS = [
@@ -66,3 +68,16 @@ def console_errors(page) -> list[str]:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     return errors
+
+
+def axe_violations(page) -> list[str]:
+    """What axe-core finds against WCAG 2.1 AA and its best practices on the page as it is
+    now, one line per rule. The page's context must bypass CSP: axe is injected inline."""
+    if not AXE.is_file():
+        raise RuntimeError(f"axe-core is missing at {AXE}: run `npm ci --prefix web`")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(f"axe.run(document, {AXE_RULES})")
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])}x, e.g. {v['nodes'][0]['html'][:120]})"
+        for v in result["violations"]
+    ]
