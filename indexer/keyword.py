@@ -196,7 +196,10 @@ class KeywordIndex:
         import bm25s
 
         vocab = json.loads((directory / "compound_vocabulary.json").read_text(encoding="utf-8"))
-        return cls(bm25s.BM25.load(str(directory)), Decompounder(vocab))
+        # The score matrix memory-mapped: it grows with the passages, and a question reads
+        # only the columns of its words.
+        retriever = bm25s.BM25.load(str(directory), mmap=True)
+        return cls(retriever, Decompounder(vocab))
 
     def query_terms(self, query: str) -> list[str]:
         return [t for t in terms(query, self.decompounder) if t in self._vocab]

@@ -126,6 +126,8 @@ class RayRunner:
         if not todo:
             return
         ray = self._connect()
+        # Large batches pay on one machine; here every actor should still get its share.
+        batch_size = max(1, min(batch_size, math.ceil(len(todo) / (4 * self.cpus()))))
         n_actors = min(self.cpus(), math.ceil(len(todo) / batch_size))
         items = [{"hash": h, "text": t} for h, t in todo]
         # Several blocks per actor, so a slow block does not leave the others idle.

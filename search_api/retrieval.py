@@ -47,10 +47,7 @@ class Searcher:
         self.ranking = ranking or RankingConfig()
         # One embedding per question even when search and answer both need it.
         self._query_vector = lru_cache(maxsize=256)(embedder.embed_query)
-        rows_by_doc: dict[str, list[int]] = {}
-        for i, c in enumerate(index.chunks):
-            rows_by_doc.setdefault(c.document_id, []).append(i)
-        self._doc_rows = {d: np.asarray(r, dtype=np.int64) for d, r in rows_by_doc.items()}
+        self._doc_rows = index.document_rows()  # from the passage columns, no Chunk made
 
     def search(
         self,

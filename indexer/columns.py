@@ -1,0 +1,229 @@
+"""Passages and cleaned texts stored as columns, memory-mapped when a build is loaded.
+
+A server used to parse every passage into a ``Chunk`` and read every cleaned text at start:
+seconds and gigabytes at a million passages. Here a build stores them as arrays and UTF-8
+blobs with offsets; a loaded index maps them and builds a ``Chunk`` (or a ``CleanText``)
+only when a row is read. ``ChunkTable`` is a sequence of ``Chunk``, so search code reads
+``index.chunks[row]`` as before.
+
+In a build::
+
+    chunks/columns.npy    int64 (n, 8): document, section, char_start, char_end,
+                          source_start, source_end, page, page_end (-1: no page)
+    chunks/{text,ids,sections}.bin + .npy   UTF-8 strings one after the other + offsets
+    texts/clean.bin + clean.npy             each document's cleaned text, in document order
+    texts/runs_*.npy, lengths.npy           their offset maps (``OffsetRuns``) concatenated
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from indexer.cleaning import CleanText
+from indexer.offsets import OffsetRuns
+from indexer.schema import Chunk
+
+CHUNKS = "chunks"
+TEXTS = "texts"
+_COLUMNS = (
+    "document",
+    "section",
+    "char_start",
+    "char_end",
+    "source_start",
+    "source_end",
+    "page",
+    "page_end",
+)
+_NO_PAGE = -1
+
+
+def _mapped(path: Path) -> np.ndarray:
+    """A ``.npy`` file memory-mapped read-only, as a plain array (cheaper to index)."""
+    return np.asarray(np.load(path, mmap_mode="r"))
+
+
+class Strings(Sequence[str]):
+    """UTF-8 strings one after the other in ``<name>.bin``, their byte offsets in
+    ``<name>.npy``; both memory-mapped."""
+
+    def __init__(self, blob: bytes | mmap.mmap, offsets: np.ndarray) -> None:
+        self._blob = blob  # slicing an mmap gives bytes directly: microseconds per string
+        self._offsets = offsets
+
+    @staticmethod
+    def write(directory: Path, name: str, strings: Iterable[str]) -> None:
+        offsets = [0]
+        with (directory / f"{name}.bin").open("wb") as f:
+            for s in strings:
+                raw = s.encode("utf-8")
+                f.write(raw)
+                offsets.append(offsets[-1] + len(raw))
+        np.save(directory / f"{name}.npy", np.asarray(offsets, np.int64), allow_pickle=False)
+
+    @classmethod
+    def load(cls, directory: Path, name: str) -> Strings:
+        path = directory / f"{name}.bin"
+        with path.open("rb") as f:
+            # mmap refuses an empty file; an empty blob holds only empty strings.
+            size = os.fstat(f.fileno()).st_size
+            blob = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        return cls(blob, _mapped(directory / f"{name}.npy"))
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        a, b = self._offsets[i : i + 2].tolist()
+        return self._blob[a:b].decode("utf-8")
+
+
+class ChunkTable(Sequence[Chunk]):
+    """The passages of a loaded build: a ``Chunk`` is made when its row is read."""
+
+    def __init__(self, directory: Path, document_ids: Sequence[str]) -> None:
+        self._columns = _mapped(directory / "columns.npy")
+        self._texts = Strings.load(directory, "text")
+        self._ids = Strings.load(directory, "ids")
+        sections = Strings.load(directory, "sections")
+        self._sections = [sections[i] for i in range(len(sections))]  # few: one per section
+        self._document_ids = list(document_ids)
+        if len(self._columns) != len(self._texts) or len(self._ids) != len(self._texts):
+            raise ValueError("the passage columns do not have the same length")
+        # Rows read again and again while answering one question stay made.
+        self._chunk = lru_cache(maxsize=4096)(self._make)
+
+    @staticmethod
+    def write(directory: Path, chunks: Sequence[Chunk], document_ids: Sequence[str]) -> None:
+        directory.mkdir()
+        doc_of = {d: i for i, d in enumerate(document_ids)}
+        section_of: dict[str, int] = {}
+        columns = np.empty((len(chunks), len(_COLUMNS)), np.int64)
+        for row, c in enumerate(chunks):
+            section = section_of.setdefault(c.section, len(section_of))
+            columns[row] = (
+                doc_of[c.document_id],
+                section,
+                c.char_start,
+                c.char_end,
+                c.source_start,
+                c.source_end,
+                _NO_PAGE if c.page is None else c.page,
+                _NO_PAGE if c.page_end is None else c.page_end,
+            )
+        np.save(directory / "columns.npy", columns, allow_pickle=False)
+        Strings.write(directory, "text", (c.text for c in chunks))
+        Strings.write(directory, "ids", (c.id for c in chunks))
+        Strings.write(directory, "sections", section_of)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self._chunk(j) for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._chunk(i)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for i in range(len(self)):
+            yield self._make(i)  # a full pass would only flush the cache
+
+    def _make(self, i: int) -> Chunk:
+        doc, section, cs, ce, ss, se, page, page_end = self._columns[i].tolist()
+        return Chunk.model_construct(
+            id=self._ids[i],
+            document_id=self._document_ids[doc],
+            section=self._sections[section],
+            text=self._texts[i],
+            char_start=cs,
+            char_end=ce,
+            source_start=ss,
+            source_end=se,
+            page=None if page == _NO_PAGE else page,
+            page_end=None if page_end == _NO_PAGE else page_end,
+        )
+
+    def document_rows(self) -> dict[str, np.ndarray]:
+        """The rows of each document's passages, in order."""
+        docs = self._columns[:, 0]
+        order = np.argsort(docs, kind="stable")
+        cuts = np.flatnonzero(np.diff(docs[order])) + 1
+        return {
+            self._document_ids[int(docs[part[0]])]: part.astype(np.int64)
+            for part in np.split(order, cuts)
+            if len(part)
+        }
+
+    def spans(self) -> tuple[np.ndarray, np.ndarray]:
+        """``char_start`` and ``char_end`` of every row."""
+        return self._columns[:, 2], self._columns[:, 3]
+
+
+class TextStore(Mapping[str, CleanText]):
+    """The cleaned texts of a loaded build by document id, read from one mapped file."""
+
+    def __init__(self, directory: Path, document_ids: Sequence[str]) -> None:
+        self._texts = Strings.load(directory, "clean")
+        self._starts = _mapped(directory / "runs_starts.npy")
+        self._values = _mapped(directory / "runs_values.npy")
+        self._bounds = _mapped(directory / "runs_bounds.npy")
+        self._lengths = _mapped(directory / "lengths.npy")
+        self._row = {d: i for i, d in enumerate(document_ids)}
+        if len(self._texts) != len(self._row) or len(self._lengths) != len(self._row):
+            raise ValueError("the cleaned texts do not match the documents")
+        self._text = lru_cache(maxsize=16)(self._read)
+
+    @staticmethod
+    def write(directory: Path, texts: Mapping[str, CleanText], document_ids: Sequence[str]):
+        Strings.write(directory, "clean", (texts[d].text for d in document_ids))
+        runs = []
+        for d in document_ids:
+            offsets = texts[d].offsets
+            runs.append(
+                offsets if isinstance(offsets, OffsetRuns) else OffsetRuns.from_array(offsets)
+            )
+        bounds = np.cumsum([0, *(len(r.starts) for r in runs)]).astype(np.int64)
+        arrays = {
+            "runs_starts": _concat([r.starts for r in runs]),
+            "runs_values": _concat([r.values for r in runs]),
+            "runs_bounds": bounds,
+            "lengths": np.asarray([r.length for r in runs], np.int64),
+        }
+        for name, array in arrays.items():
+            np.save(directory / f"{name}.npy", array, allow_pickle=False)
+
+    def __getitem__(self, document_id: str) -> CleanText:
+        if document_id not in self._row:
+            raise KeyError(document_id)
+        return self._text(self._row[document_id])
+
+    def _read(self, i: int) -> CleanText:
+        a, b = int(self._bounds[i]), int(self._bounds[i + 1])
+        runs = OffsetRuns(self._starts[a:b], self._values[a:b], int(self._lengths[i]))
+        return CleanText(self._texts[i], runs)
+
+    def __contains__(self, document_id: object) -> bool:
+        return document_id in self._row
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+
+def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
