@@ -173,6 +173,7 @@ def train_scorer(
         cv[name] = _judge(oof[name], data)
     best = max(cv, key=lambda n: (cv[n]["top1"] + cv[n]["abstain_auc"], cv[n]["ap"]))
     sentence_threshold, _ = _threshold(oof[best], data)
+    item_threshold = _item_threshold(oof[best], data)
     abstainer, abstainer_cv, combined = _abstainer(oof[best], data)
     # Kept only when it separates answerable from unanswerable dev questions better.
     if abstainer is not None and _judge(combined, data)["abstain_auc"] <= cv[best]["abstain_auc"]:
@@ -197,6 +198,7 @@ def train_scorer(
         "folds": FOLDS,
         "threshold": threshold,
         "sentence_threshold": sentence_threshold,
+        "item_threshold": item_threshold,
         "similarity_floor": floor,
         "threshold_fit": fit,
         "embedder": searcher.index.manifest.get("embedder", {}).get("name"),
@@ -275,6 +277,39 @@ def _abstainer(p: np.ndarray, data: TrainingData) -> tuple[Any, dict[str, Any], 
         top = p[mine].max()
         combined[mine] = a * p[mine] / top if top > 0 else 0.0
     return abstainer_candidates()[chosen]().fit(rows, answerable), cv, combined
+
+
+# A list is read to find every item, and each item is cited: recall counts more than
+# precision when choosing which items a list answer shows (F-beta with beta 2).
+ITEM_BETA = 2.0
+
+
+def _item_threshold(p: np.ndarray, data: TrainingData, max_items: int = 15) -> float:
+    """The sentence probability from which a list answer takes an item, chosen on the dev
+    list questions: the cut with the best F-beta of their answering sentences shown."""
+    is_list = data.rows[:, FEATURES.index("is_list")] > 0
+    lists = [
+        np.flatnonzero(data.groups == i)
+        for i, q in enumerate(data.questions)
+        if q.answerable and (is_list & (data.groups == i)).any()
+    ]
+    lists = [m[np.argsort(-p[m], kind="stable")][:max_items] for m in lists]
+    lists = [m for m in lists if data.labels[data.groups == data.groups[m[0]]].sum() > 0]
+    if not lists:
+        return 0.0
+    best, best_f = 0.0, -1.0
+    for t in np.unique(np.concatenate([p[m] for m in lists])):
+        recall = precision = 0.0
+        for m in lists:
+            shown = m[p[m] >= t]
+            recall += data.labels[shown].sum() / data.labels[data.groups == data.groups[m[0]]].sum()
+            precision += data.labels[shown].mean() if len(shown) else 0.0
+        recall, precision = recall / len(lists), precision / len(lists)
+        b2 = ITEM_BETA**2
+        f = (1 + b2) * precision * recall / (b2 * precision + recall) if precision + recall else 0
+        if f > best_f:
+            best, best_f = float(t), f
+    return best
 
 
 def _per_question(p: np.ndarray, data: TrainingData) -> list[tuple[Question, float, bool]]:

@@ -24,6 +24,7 @@ from search_api.features import FEATURES
 
 MODEL_DIR = Path(__file__).parent / "model"
 _SIMILARITY = FEATURES.index("similarity")
+_IS_LIST = FEATURES.index("is_list")
 MODEL_FILE = "sentence_scorer.joblib"
 ABSTAINER_FILE = "abstainer.joblib"
 RECORD_FILE = "sentence_scorer.json"
@@ -94,6 +95,9 @@ class SentenceScorer:
             return p
         answered = float(self.abstainer.predict_proba(question_row(p, rows))[0, 1])
         top, own = float(p.max()), float(self.record.get("sentence_threshold", 0.0))
+        if len(rows) and rows[0, _IS_LIST] > 0:
+            # A list shows every item from the bar chosen for list items on dev.
+            own = float(self.record.get("item_threshold", own))
         threshold = self.threshold
         if answered < threshold or top <= own:
             return answered * p / top
