@@ -195,11 +195,6 @@ def test_real_questions_are_answered_as_the_documents_say(real_index, question, 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the scorer trained on dev keeps the Solar Innovation item (energie uit waterstof, "
-    "in a quote about the market) below the threshold",
-)
 def test_real_waterstof_list_names_the_projects(real_index):
     response = answer_question(real_index, "welke projecten gaan over waterstof?")
 
