@@ -94,7 +94,14 @@ def _configuration(ranking: RankingConfig) -> list[str]:
         f"Sentence scorer: {record['model']} trained {record['trained_at']} on "
         f"{record['n_questions']} `{record['split']}` questions (sha256 "
         f"{record['dev_questions_sha256'][:12]}), {len(record['features'])} features, "
-        f"scikit-learn {record['versions']['scikit-learn']}; abstains below {threshold:.3f}.",
+        f"scikit-learn {record['versions']['scikit-learn']}; abstains below {threshold:.3f}"
+        + (
+            f" of the abstainer ({record['abstainer']} over "
+            f"{len(record['question_features'])} question features); list items from "
+            f"{record['item_threshold']:.3f} sentence probability."
+            if record.get("abstainer")
+            else "."
+        ),
         "",
     ]
 

@@ -5,7 +5,11 @@ when it holds (or is a large part of) a gold quote of the right document. Two mo
 are cross-validated with the questions as groups (a question's sentences never sit on both
 sides); the better one is fitted on every dev row, and the abstain threshold is read off its
 out-of-fold probabilities, as is the similarity floor: the least similar answering sentence
-of any dev question. Only `dev` is read: ``dev_only`` refuses anything else.
+of any dev question. An abstainer, a second model over one row per question (its best
+sentence's out-of-fold probability and evidence, and the question's words the documents never
+use), is cross-validated over the dev questions too and kept when it tells answerable from
+unanswerable questions better than the best sentence's probability alone. Only `dev` is read:
+``dev_only`` refuses anything else.
 """
 
 from __future__ import annotations
@@ -27,7 +31,13 @@ from eval.questions import Question, dev_only
 from search_api.answer import read_question
 from search_api.features import FEATURES
 from search_api.retrieval import Searcher
-from search_api.scorer import MODEL_DIR, SentenceScorer, forget_loaded
+from search_api.scorer import (
+    MODEL_DIR,
+    QUESTION_FEATURES,
+    SentenceScorer,
+    forget_loaded,
+    question_row,
+)
 
 FOLDS = 5
 SEED = 0
@@ -61,6 +71,11 @@ class TrainResult:
             out.append(
                 f"  {name}{chosen}: best sentence holds gold {cv['top1']:.1%} of answerable, "
                 f"abstention AUC {cv['abstain_auc']:.3f}, average precision {cv['ap']:.3f}"
+            )
+        if r.get("abstainer"):
+            out.append(
+                f"  abstainer {r['abstainer']}: abstention AUC "
+                f"{r['with_abstainer']['abstain_auc']:.3f} out of fold"
             )
         out.append(
             f"  threshold {r['threshold']:.3f}: out of fold on dev, "
@@ -157,7 +172,13 @@ def train_scorer(
         oof[name] = np.where(data.rows[:, SIMILARITY] >= floor, oof[name], 0.0)
         cv[name] = _judge(oof[name], data)
     best = max(cv, key=lambda n: (cv[n]["top1"] + cv[n]["abstain_auc"], cv[n]["ap"]))
-    threshold, fit = _threshold(oof[best], data)
+    sentence_threshold, _ = _threshold(oof[best], data)
+    item_threshold = _item_threshold(oof[best], data)
+    abstainer, abstainer_cv, combined = _abstainer(oof[best], data)
+    # Kept only when it separates answerable from unanswerable dev questions better.
+    if abstainer is not None and _judge(combined, data)["abstain_auc"] <= cv[best]["abstain_auc"]:
+        abstainer, combined = None, oof[best]
+    threshold, fit = _threshold(combined, data)
     pipeline = candidates()[best]().fit(data.rows, data.labels)
     record = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -170,15 +191,21 @@ def train_scorer(
         "features": list(FEATURES),
         "model": best,
         "cross_validation": cv,
+        "abstainer": abstainer_cv.get("chosen") if abstainer is not None else None,
+        "question_features": list(QUESTION_FEATURES),
+        "abstainer_cross_validation": abstainer_cv,
+        "with_abstainer": _judge(combined, data),
         "folds": FOLDS,
         "threshold": threshold,
+        "sentence_threshold": sentence_threshold,
+        "item_threshold": item_threshold,
         "similarity_floor": floor,
         "threshold_fit": fit,
         "embedder": searcher.index.manifest.get("embedder", {}).get("name"),
         "ranking": searcher.ranking.model_dump(),
         "versions": _versions(),
     }
-    scorer = SentenceScorer(pipeline, record)
+    scorer = SentenceScorer(pipeline, record, abstainer)
     scorer.save(out_dir)
     forget_loaded()
     return TrainResult(scorer, time.perf_counter() - t0)
@@ -196,6 +223,93 @@ def _out_of_fold(make: Callable[[], Any], data: TrainingData) -> np.ndarray:
         model = make().fit(data.rows[fit_rows], data.labels[fit_rows])
         out[held_rows] = model.predict_proba(data.rows[held_rows])[:, 1]
     return out
+
+
+def _question_rows(p: np.ndarray, data: TrainingData) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """One abstainer row per question with a candidate, whether it is answerable, and the
+    question's position."""
+    rows, answerable, which = [], [], []
+    for i, q in enumerate(data.questions):
+        mine = np.flatnonzero(data.groups == i)
+        if len(mine) == 0:
+            continue  # no candidate: it abstains whatever any model says
+        rows.append(question_row(p[mine], data.rows[mine])[0])
+        answerable.append(q.answerable)
+        which.append(i)
+    return np.asarray(rows), np.asarray(answerable, dtype=np.int64), which
+
+
+def abstainer_candidates() -> dict[str, Callable[[], Any]]:
+    """Logistic regression at three strengths: one row per question is few rows."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def logistic(c: float) -> Callable[[], Any]:
+        return lambda: make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000))
+
+    return {f"logistic_regression_c{c}": logistic(c) for c in (0.01, 0.03, 0.1)}
+
+
+def _abstainer(p: np.ndarray, data: TrainingData) -> tuple[Any, dict[str, Any], np.ndarray]:
+    """(the fitted abstainer or None, its cross-validation, out-of-fold probabilities of
+    every candidate with each question's best at the abstainer's probability) from the
+    sentence model's out-of-fold ``p``; the threshold is chosen on these."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    rows, answerable, which = _question_rows(p, data)
+    if len(set(answerable.tolist())) < 2 or min(np.bincount(answerable)) < FOLDS:
+        return None, {}, p
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+    cv: dict[str, Any] = {}
+    answered: dict[str, np.ndarray] = {}
+    for name, make in abstainer_candidates().items():
+        answered[name] = cross_val_predict(
+            make(), rows, answerable, cv=folds, method="predict_proba"
+        )[:, 1]
+        cv[name] = {"abstain_auc": float(roc_auc_score(answerable, answered[name]))}
+    chosen = max(cv, key=lambda n: cv[n]["abstain_auc"])
+    cv["chosen"] = chosen
+    combined = np.zeros(len(p))
+    for i, a in zip(which, answered[chosen], strict=True):
+        mine = np.flatnonzero(data.groups == i)
+        top = p[mine].max()
+        combined[mine] = a * p[mine] / top if top > 0 else 0.0
+    return abstainer_candidates()[chosen]().fit(rows, answerable), cv, combined
+
+
+# A list is read to find every item, and each item is cited: recall counts more than
+# precision when choosing which items a list answer shows (F-beta with beta 2).
+ITEM_BETA = 2.0
+
+
+def _item_threshold(p: np.ndarray, data: TrainingData, max_items: int = 15) -> float:
+    """The sentence probability from which a list answer takes an item, chosen on the dev
+    list questions: the cut with the best F-beta of their answering sentences shown."""
+    is_list = data.rows[:, FEATURES.index("is_list")] > 0
+    lists = [
+        np.flatnonzero(data.groups == i)
+        for i, q in enumerate(data.questions)
+        if q.answerable and (is_list & (data.groups == i)).any()
+    ]
+    lists = [m[np.argsort(-p[m], kind="stable")][:max_items] for m in lists]
+    lists = [m for m in lists if data.labels[data.groups == data.groups[m[0]]].sum() > 0]
+    if not lists:
+        return 0.0
+    best, best_f = 0.0, -1.0
+    for t in np.unique(np.concatenate([p[m] for m in lists])):
+        recall = precision = 0.0
+        for m in lists:
+            shown = m[p[m] >= t]
+            recall += data.labels[shown].sum() / data.labels[data.groups == data.groups[m[0]]].sum()
+            precision += data.labels[shown].mean() if len(shown) else 0.0
+        recall, precision = recall / len(lists), precision / len(lists)
+        b2 = ITEM_BETA**2
+        f = (1 + b2) * precision * recall / (b2 * precision + recall) if precision + recall else 0
+        if f > best_f:
+            best, best_f = float(t), f
+    return best
 
 
 def _per_question(p: np.ndarray, data: TrainingData) -> list[tuple[Question, float, bool]]:

@@ -38,19 +38,43 @@ _NAME = re.compile(r"(?<=[\s(‘“'\"])[A-Z][\w&'’-]*[A-Za-z]")
 
 def holds_answer_type(text: str, question: QuestionInfo) -> bool:
     """Whether the sentence holds what the question asks for (an amount, a date, a name)."""
+    return question.answer_type == "any" or bool(answer_spans(text, question))
+
+
+def answer_spans(text: str, question: QuestionInfo) -> list[tuple[int, int]]:
+    """Where in the sentence stands what the question asks for: each new amount, date or
+    name (character spans); empty for a question that asks for no particular kind."""
     kind = question.answer_type
     if kind == "any":
-        return True
+        return []
     asked = question.text.lower()
     if kind == "money":
-        return bool(_MONEY.search(text))
-    if kind == "number":
-        # The amount must be new: echoing "2014" or "12" from the question answers nothing.
-        return any(m.group(0).lower() not in asked for m in _NUMBER.finditer(text))
-    if kind == "date":
-        return any(m.group(0).lower() not in asked for m in _DATE.finditer(text))
-    # person, place: a name the question does not already contain.
-    return any(m.group(0).lower() not in asked for m in _NAME.finditer(text))
+        return [m.span() for m in _MONEY.finditer(text)]
+    # The answer must be new: echoing "2014" or "12" or the question's own name answers
+    # nothing.
+    pattern = {"number": _NUMBER, "date": _DATE}.get(kind, _NAME)
+    return [m.span() for m in pattern.finditer(text) if m.group(0).lower() not in asked]
+
+
+# Two capitalised words in a row, or initials before one: how a person is named
+# ("Arjan Hartemink", "K.B. Loohuis", "Jos Kok").
+_PERSON = re.compile(
+    r"(?<![\w.-])(?:[A-Z]\.){1,3}\s?[A-Z][a-zà-ÿ]+"
+    r"|(?<![\w.-])[A-Z][a-zà-ÿ]+(?:\s+(?:van|de|der|den|ter|ten|te|'t)){0,3}"
+    r"\s+[A-Z][a-zà-ÿ]+"
+)
+
+
+def new_names(text: str, question: QuestionInfo) -> tuple[int, bool]:
+    """(how many capitalised words inside the sentence the question does not use, whether
+    they name a person the way a person is named)."""
+    asked = question.text.lower()
+    names = [m.group(0) for m in _NAME.finditer(text) if m.group(0).lower() not in asked]
+    person = any(
+        not any(part.lower() in asked for part in m.group(0).split() if part[:1].isupper())
+        for m in _PERSON.finditer(text)
+    )
+    return len(names), person
 
 
 @dataclass(frozen=True)
@@ -67,6 +91,9 @@ class QuestionTerms:
     # What the question says about its names: "burgemeester" in "wie is de burgemeester
     # van Borger-Odoorn?". An answer must be about that, not only about Borger-Odoorn.
     predicate: tuple[Word, ...] = ()
+    # Per name, its rarest word the documents use (None: they use none of its words):
+    # "midden" of "Midden-Drenthe", since "drenthe" stands everywhere.
+    name_keys: tuple[str | None, ...] = ()
 
     @classmethod
     def of(
@@ -99,7 +126,8 @@ class QuestionTerms:
         named = {t for name in names for t in name}
         predicate = tuple(w for w in found if w[0] not in named)
         anchors = _anchors(topic, table, ranking.anchor_share)
-        return cls(found, names, question.years, topic, anchors, predicate)
+        keys = tuple(_rarest_known(name, table) for name in names)
+        return cls(found, names, question.years, topic, anchors, predicate, keys)
 
     def coverage(self, found: frozenset[str]) -> float:
         """Weighted share of the question's words in ``found`` (a compound's parts count)."""
@@ -114,9 +142,11 @@ class QuestionTerms:
         return _coverage(self.predicate, found) if self.predicate else None
 
     def names_covered(self, found: frozenset[str]) -> float:
+        """Share of the question's names whose rarest word stands in ``found``: the
+        municipality Midden-Drenthe is not named by a sentence about Drenthe."""
         if not self.names:
             return 1.0
-        return sum(any(t in found for t in name) for name in self.names) / len(self.names)
+        return sum(key is not None and key in found for key in self.name_keys) / len(self.names)
 
     def years_covered(self, found: frozenset[str]) -> bool:
         return all(y in found for y in self.years)
@@ -129,6 +159,11 @@ def _anchors(topic: tuple[Word, ...], table: SentenceTable, share: float) -> tup
         return ()
     rarest = max(table.idf(t) for t in known)
     return tuple(sorted(t for t in known if table.idf(t) >= share * rarest))
+
+
+def _rarest_known(name: tuple[str, ...], table: SentenceTable) -> str | None:
+    known = [t for t in name if table.in_corpus(t)]
+    return max(known, key=lambda t: (table.idf(t), t)) if known else None
 
 
 def _coverage(words: tuple[Word, ...], found: frozenset[str]) -> float:

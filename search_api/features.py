@@ -16,9 +16,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from indexer.keyword import words
-from search_api.evidence import QuestionTerms, holds_answer_type
+from indexer.keyword import Decompounder, terms, words
+from search_api.evidence import QuestionTerms, answer_spans, holds_answer_type, new_names
 from search_api.question import ENGLISH_FUNCTION_WORDS, PROMISE_WORDS, QuestionInfo
+from search_api.rarity import unknown_names, unknown_specificity
 from search_api.sentences import SentenceTable
 
 FEATURES: tuple[str, ...] = (
@@ -57,6 +58,16 @@ FEATURES: tuple[str, ...] = (
     "reciprocal_rank",  # 1 / the passage's retrieval rank
     "holds_year",
     "holds_number",
+    "new_names",  # capitalised words the question does not use (log of their number)
+    "person_name",  # ... named the way a person is named ("K.B. Loohuis", "Jos Kok")
+    "answer_near",  # the kind of answer asked for stands close to the question's words
+    "novelty",  # share of the sentence's words that are not the question's
+    # About the question as a whole, the same on each of its candidates:
+    "unknown",  # its most specific word the documents never use ("Vion", "opcenten")
+    "english_unknown",  # ... for an English question (English words are often missing)
+    "names_unknown",  # share of its names of which the documents use no word
+    "best_words",  # the most of its words any candidate's window holds
+    "best_similarity",  # the similarity of its closest candidate
 )
 
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
@@ -130,6 +141,10 @@ def feature_rows(
     owners: list[int] = []
     out: list[list[float]] = []
     share = context.sentence_share
+    asked = {t for stem, parts, _ in qterms.words for t in (stem, *parts)}
+    unknown = unknown_specificity(question, table)
+    english = float(question.lang == "en")
+    missing_names = unknown_names(question, table)
     for k, (row, rank) in enumerate(zip(rows, ranks, strict=True)):
         sentence_ids = table.by_row[row]
         n = len(sentence_ids)
@@ -150,6 +165,7 @@ def feature_rows(
             holds_year = float(bool(_YEAR.search(sentence.text)))
             colon = sentence.text.rstrip().endswith(":")
             promise = float(question.is_promise)
+            names, person_named = new_names(sentence.text, question)
             ids.append(sid)
             owners.append(k)
             out.append(
@@ -189,6 +205,15 @@ def feature_rows(
                     1.0 / rank,
                     holds_year,
                     float(bool(_DIGITS.search(sentence.text))),
+                    math.log1p(names),
+                    float(person_named),
+                    answer_nearness(sentence.text, question, asked, table.decompounder),
+                    _novelty(sentence.terms, asked),
+                    (1 - english) * unknown,
+                    english * unknown,
+                    missing_names,
+                    0.0,  # best_words, filled in below
+                    0.0,  # best_similarity
                 ]
             )
     matrix = np.asarray(out, dtype=np.float64).reshape(-1, len(FEATURES))
@@ -207,6 +232,8 @@ def feature_rows(
             values = matrix[:, _COLUMN[of]]
             spread = max(float(values.max() - np.median(values)), 1e-6)
             matrix[:, _COLUMN[gap]] = np.maximum((values - values.max()) / spread, -GAP_LIMIT)
+        matrix[:, _COLUMN["best_words"]] = matrix[:, _COLUMN["words_window"]].max()
+        matrix[:, _COLUMN["best_similarity"]] = matrix[:, _COLUMN["similarity"]].max()
         promise = float(question.is_promise)
         for name in ("commitment", "commitment_gap"):
             matrix[:, _COLUMN[f"promise_{name}"]] = promise * matrix[:, _COLUMN[name]]
@@ -222,6 +249,42 @@ def _sentence_similarities(
     if table.vectors is None or any(v is None for v in vector_rows):
         return np.tile(passage, (len(sentence_ids), 1))
     return table.vectors[vector_rows] @ targets.T
+
+
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def answer_nearness(
+    text: str, question: QuestionInfo, asked: set[str], decompounder: Decompounder | None
+) -> float:
+    """1 / (1 + words between) the nearest answer of the kind asked for and a word of the
+    question: "Zes gemeenten" answers "hoeveel gemeenten", a number elsewhere in the
+    sentence less so; 0 when the sentence holds no such answer or none of the words."""
+    spans = answer_spans(text, question)
+    if not spans:
+        return 0.0
+    tokens = list(_TOKEN.finditer(text))
+    answers = [
+        i for i, t in enumerate(tokens) if any(a < t.end() and t.start() < b for a, b in spans)
+    ]
+    words_at = [
+        i
+        for i, t in enumerate(tokens)
+        if i not in answers and not asked.isdisjoint(_token_terms(t.group(0), decompounder))
+    ]
+    if not answers or not words_at:
+        return 0.0
+    gap = min(abs(i - j) for i in answers for j in words_at)
+    return 1.0 / gap
+
+
+@lru_cache(maxsize=65536)
+def _token_terms(token: str, decompounder: Decompounder | None) -> frozenset[str]:
+    return frozenset(terms(token, decompounder))
+
+
+def _novelty(found: frozenset[str], asked: set[str]) -> float:
+    return sum(t not in asked for t in found) / len(found) if found else 0.0
 
 
 @lru_cache(maxsize=16384)

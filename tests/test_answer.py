@@ -195,11 +195,6 @@ def test_real_questions_are_answered_as_the_documents_say(real_index, question, 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the scorer trained on dev keeps the Solar Innovation item (energie uit waterstof, "
-    "in a quote about the market) below the threshold",
-)
 def test_real_waterstof_list_names_the_projects(real_index):
     response = answer_question(real_index, "welke projecten gaan over waterstof?")
 
@@ -223,14 +218,7 @@ def test_real_waterstof_list_names_the_projects(real_index):
         "hoeveel kost de verdubbeling van de N34 tussen Coevorden en Emmen?",
         "wat heeft het bouwen van het Waterstof Tiny House gekost?",
         "What is the capital of France?",
-        pytest.param(
-            "wat is het recept voor erwtensoep?",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason='answered with "De mooiste soep van Nederland!": soep is a '
-                "part of erwtensoep the corpus uses",
-            ),
-        ),
+        "wat is het recept voor erwtensoep?",
     ],
 )
 def test_real_unanswerable_questions_abstain(real_index, question):

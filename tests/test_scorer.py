@@ -39,6 +39,8 @@ ANSWERING = {
     "log_words": math.log1p(18),
     "position": 0.2,
     "reciprocal_rank": 1.0,
+    "best_words": 1.0,  # the question as a whole: its best candidate's
+    "best_similarity": 1.2,
 }
 
 
@@ -75,6 +77,32 @@ def test_a_sentence_with_all_the_evidence_beats_one_with_none():
     assert 0.0 <= unrelated < answering <= 1.0
 
 
+def _question_rows(**changes: float) -> np.ndarray:
+    """The candidates of one question: an answering sentence, a weaker one, an unrelated one."""
+    weaker = {**ANSWERING, "similarity": 0.6, "sentence_similarity": 0.5, "words_sentence": 0.4}
+    unrelated = {**ANSWERING, "similarity": -0.5, "sentence_similarity": -0.5, "words_window": 0}
+    return np.vstack([_row(**{**r, **changes}) for r in (ANSWERING, weaker, unrelated)])
+
+
+def test_the_abstainer_keeps_the_sentence_order_and_answers_an_answered_question():
+    scorer = get_scorer()
+    rows = _question_rows()
+
+    p, own = scorer.probabilities(rows), scorer.sentence_probabilities(rows)
+
+    assert scorer.abstainer is not None
+    assert list(np.argsort(-p)) == list(np.argsort(-own)) == [0, 1, 2]
+    assert p[0] >= scorer.threshold > p[2]
+
+
+def test_words_and_names_the_documents_never_use_make_an_answer_less_likely():
+    scorer = get_scorer()
+    known = scorer.probabilities(_question_rows())
+    unknown = scorer.probabilities(_question_rows(unknown=0.9, names_unknown=1.0))
+
+    assert unknown[0] < known[0]
+
+
 def test_probabilities_of_no_candidates_is_empty():
     assert get_scorer().probabilities(np.zeros((0, len(FEATURES)))).shape == (0,)
 
@@ -90,6 +118,8 @@ def test_the_saved_scorer_records_what_it_was_trained_on():
     assert record["versions"]["scikit-learn"] == sklearn.__version__
     assert 0.0 < record["threshold"] < 1.0
     assert record["model"] in record["cross_validation"]
+    assert record["abstainer"] in record["abstainer_cross_validation"]
+    assert 0.0 < record["sentence_threshold"] < 1.0
 
 
 def test_a_missing_scorer_says_to_run_train(tmp_path):

@@ -1,0 +1,111 @@
+"""Evidence about a question and a sentence, on hand-built cases: words the documents never
+use, names by their rarest word, a person named, an answer standing by the question's words."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer.keyword import terms
+from search_api.evidence import QuestionTerms, new_names
+from search_api.features import answer_nearness
+from search_api.question import analyse
+from search_api.rarity import specificity, unknown_names, unknown_specificity, unknown_words
+from search_api.sentences import sentence_table
+
+
+@pytest.fixture(scope="module")
+def table(fixture_index):
+    return sentence_table(fixture_index.index)
+
+
+def test_ordinary_words_the_small_corpus_lacks_are_not_unknown(table):
+    # "gebeurt", "rekeningen", "betaalt" stand nowhere in the fixture corpus, but they are
+    # ordinary Dutch: a paraphrase uses them, and they say nothing about the documents.
+    question = analyse("wat gebeurt er als iemand zijn rekeningen niet betaalt?")
+
+    assert {"gebeurt", "rekeningen", "betaalt"} <= set(unknown_words(question, table))
+    assert unknown_specificity(question, table) < 0.3
+    rare = analyse("wat gebeurt er als Vion zijn rekeningen niet betaalt?")
+    assert unknown_specificity(rare, table) > unknown_specificity(question, table) + 0.2
+
+
+def test_a_rare_word_or_name_the_documents_never_use_is_unknown(table):
+    question = analyse("hoeveel heeft het Globaliseringsfonds bijgedragen aan Vion?")
+
+    assert "vion" in unknown_words(question, table)
+    assert unknown_specificity(question, table) > 0.4
+    assert unknown_names(question, table) == 1.0
+
+
+def test_words_the_documents_use_whole_or_in_parts_are_known(table):
+    # "waterstofketels" is a compound of words the corpus uses; "Hoogeveen" stands in it.
+    question = analyse("hoeveel waterstofketels komen er in Hoogeveen?")
+
+    assert unknown_words(question, table) == []
+    assert unknown_specificity(question, table) == 0.0
+    assert unknown_names(question, table) == 0.0
+
+
+def test_specificity_is_near_zero_for_common_and_one_for_unseen_words():
+    assert specificity("de", "nl") == 0.0
+    assert specificity("burgemeester", "nl") < 0.05
+    assert specificity("xqzvwolkrent", "nl") == 1.0
+    assert 0.0 < specificity("weidevogels", "nl") < 1.0
+
+
+def test_a_name_is_covered_by_its_rarest_word_not_a_common_one(table):
+    # The fixture corpus uses "Hoogeveen" and "Bergstraat"; a sentence holding only the
+    # common word of a two-word name does not name it.
+    question = analyse("wat gebeurt er op bedrijventerrein Bergstraat Hoogeveen?")
+    terms = QuestionTerms.of(question, table)
+
+    assert terms.names and all(key is not None for key in terms.name_keys)
+    rarest = terms.name_keys[0]
+    assert terms.names_covered(frozenset({rarest})) == 1.0
+    others = frozenset(t for t in terms.names[0] if t != rarest)
+    assert terms.names_covered(others) == 0.0
+
+
+def test_a_name_the_documents_never_use_is_never_covered(table):
+    terms = QuestionTerms.of(analyse("wie is de burgemeester van Borger-Odoorn?"), table)
+
+    assert terms.name_keys == (None,)
+    assert terms.names_covered(frozenset({"borger", "odoorn"})) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "count", "person"),
+    [
+        (
+            "wie heeft de Bedrijfsvakschool Techniek Drenthe opgericht?",
+            "John van der Laan, oprichter van de Bedrijfsvakschool Techniek Drenthe, vertelt.",
+            1,
+            True,
+        ),
+        (
+            "wie heeft de Bedrijfsvakschool Techniek Drenthe opgericht?",
+            "Wij richtten de Stichting Bedrijfsvakschool Techniek Drenthe op.",
+            1,
+            False,
+        ),
+        ("welke burgemeester tekende?", "K.B. Loohuis, burgemeester van Hoogeveen", 2, True),
+        ("wie leidt het project?", "Het project loopt goed.", 0, False),
+    ],
+)
+def test_new_names_and_persons(question, sentence, count, person):
+    assert new_names(sentence, analyse(question)) == (count, person)
+
+
+def test_an_answer_next_to_the_question_words_is_nearer_than_one_far_off():
+    question = analyse("hoeveel gemeenten doen mee?")
+    asked = set(terms("gemeenten"))
+
+    near = answer_nearness("Zes gemeenten doen mee aan het project.", question, asked, None)
+    far = answer_nearness(
+        "De gemeenten werken al jaren samen aan een plan met 12 projecten.", question, asked, None
+    )
+    none = answer_nearness("De gemeenten doen mee.", question, asked, None)
+
+    assert near == 1.0
+    assert 0.0 < far < near
+    assert none == 0.0
