@@ -243,7 +243,9 @@ def serve(
     from indexer.store import read_manifest
 
     settings = _settings(host=host, port=port, corpus_dir=corpus, index_dir=index_dir)
-    if read_manifest(settings.index_dir) is not None:
+    # With a database the index is there (or `index --to-database` is what to run): a
+    # server never builds one into it by itself.
+    if settings.database_url or read_manifest(settings.index_dir) is not None:
         # One embedding thread while serving: requests run side by side, and a second
         # OpenMP thread per question fights them for the cores (on 2 busy cores a question
         # took 20 ms with one thread, 40 ms with two, and over a second at the p90). A first

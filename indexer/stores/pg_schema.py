@@ -117,10 +117,16 @@ def connect(url: str, vector: bool = True) -> Any:
 
         register_vector(conn)
     except psycopg.ProgrammingError as exc:  # the type "vector" does not exist
+        available = conn.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"
+        ).fetchone()
         conn.close()
+        if available:  # nothing was ever written here: the writer creates the extension
+            raise DatabaseError(EMPTY) from exc
         raise DatabaseError(
-            f"The database at {redacted(url)} has no pgvector: run `CREATE EXTENSION vector;` "
-            "in it as a superuser (the pgvector package must be installed on the server)."
+            f"The database at {redacted(url)} has no pgvector: install the pgvector package "
+            "on the database server, then run `beleidszoeker index --to-database` (it runs "
+            "`CREATE EXTENSION vector`, which needs a superuser or the database owner)."
         ) from exc
     return conn
 
@@ -158,7 +164,7 @@ def redacted(url: str) -> str:
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
-    if parts.password is None:
+    if not parts.password:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
     return urlunsplit(parts._replace(netloc=netloc))
