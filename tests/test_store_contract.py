@@ -289,3 +289,30 @@ def test_index_to_database_without_a_url_says_what_to_set(fixture_settings, monk
     )
     assert result.exit_code == 2
     assert "BELEIDSZOEKER_DATABASE_URL" in result.output
+
+
+def test_a_large_build_is_searched_through_the_versions_hnsw_graph(pg_settings, fixture_index):
+    """Past the flat threshold the manifest records an ANN index: the database then walks
+    the version's own HNSW graph (a partial index), and finds what an exact scan finds."""
+    from indexer.stores.postgres import PostgresStore, _connection
+
+    exact = PostgresStore.open(pg_settings.database_url, pg_settings.embedder)
+    graph = PostgresStore.open(pg_settings.database_url, pg_settings.embedder)
+    graph._specs = {p: {"factory": "HNSW32", "exact_below": 0} for p in graph._specs}
+    q = fixture_index.query_vector("waterstof in bussen")
+    for method in ("dense_passages", "dense_sentences"):
+        want = getattr(exact, method)(q, 5, None).tolist()
+        assert getattr(graph, method)(q, 5, None).tolist() == want
+    # Seven passages are cheaper to scan and sort than to walk a graph; at size the planner
+    # takes the graph by itself. Here it is told not to sort, which only the graph avoids.
+    conn = _connection(graph.url)
+    conn.execute("SET enable_sort = off")
+    try:
+        plan = conn.execute(
+            f"EXPLAIN SELECT row FROM bz_passages WHERE version = {graph.version} "
+            "ORDER BY vector <#> %s LIMIT 5",
+            (q.astype("float32"),),
+        ).fetchall()
+    finally:
+        conn.execute("SET enable_sort = on")
+    assert f"bz_passages_hnsw_{graph.version}" in "\n".join(r[0] for r in plan)

@@ -70,6 +70,9 @@ def write_version(url: str, store: FolderStore, say: Say = lambda _: None) -> in
             )
         say(f"version {version} published")
         drop_old_versions(conn, version)
+        # Fresh statistics, so the planner knows the sizes (graph or scan, join order).
+        for table in ("bz_passages", "bz_sentences", "bz_terms", "bz_documents"):
+            conn.execute(f"ANALYZE {table}")
         return version
     finally:
         conn.close()
