@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from beleidszoeker.config import Settings, get_settings
 from beleidszoeker.errors import (
     BeleidszoekerError,
+    DatabaseError,
     DocumentFileError,
     EmbedderUnavailableError,
     EmptyQueryError,
@@ -146,6 +147,7 @@ _STATUS: list[tuple[type[BeleidszoekerError], int]] = [
     (IndexMismatchError, 503),
     (IndexDamagedError, 503),
     (EmbedderUnavailableError, 503),
+    (DatabaseError, 503),
 ]
 
 

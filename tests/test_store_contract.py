@@ -159,15 +159,35 @@ def test_keyword_coverage_is_the_same(fixture_index, pg_settings):
         )
 
 
-def test_an_empty_database_says_what_to_run(tmp_path_factory, pg_url):
+@pytest.fixture(scope="session")
+def empty_url(pg_url: str) -> str:
+    """A second database of the session's server, with nothing in it."""
     import psycopg
 
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("CREATE DATABASE leeg")
+    return pg_url.replace("/postgres?", "/leeg?")
+
+
+def test_an_empty_database_says_what_to_run(empty_url):
     from indexer.stores.postgres import current_version
 
     with pytest.raises(DatabaseError, match="index --to-database"):
-        current_version(pg_url.replace("/postgres?", "/leeg?"))
+        current_version(empty_url)
+
+
+def test_the_api_over_an_empty_database_is_a_503_saying_what_to_run(fixture_settings, empty_url):
+    from fastapi.testclient import TestClient
+
+    from beleidszoeker.server import create_server
+
+    settings = fixture_settings.with_overrides(database_url=empty_url)
+    with TestClient(create_server(settings)) as http:
+        response = http.get("/api/search", params={"q": "waterstof"})
+        page = http.get("/", params={"q": "waterstof"})
+    assert response.status_code == 503
+    assert "beleidszoeker index --to-database" in response.json()["detail"]
+    assert page.status_code == 503 and "index --to-database" in page.text
 
 
 def test_an_unreachable_database_says_what_to_check():
@@ -297,7 +317,7 @@ def test_index_to_database_without_a_url_says_what_to_set(fixture_settings, monk
 def test_a_large_build_is_searched_through_the_versions_hnsw_graph(pg_settings, fixture_index):
     """Past the flat threshold the manifest records an ANN index: the database then walks
     the version's own HNSW graph (a partial index), and finds what an exact scan finds."""
-    from indexer.stores.postgres import PostgresStore, _connection
+    from indexer.stores.postgres import PostgresStore, pooled
 
     exact = PostgresStore.open(pg_settings.database_url, pg_settings.embedder)
     graph = PostgresStore.open(pg_settings.database_url, pg_settings.embedder)
@@ -308,14 +328,14 @@ def test_a_large_build_is_searched_through_the_versions_hnsw_graph(pg_settings, 
         assert getattr(graph, method)(q, 5, None).tolist() == want
     # Seven passages are cheaper to scan and sort than to walk a graph; at size the planner
     # takes the graph by itself. Here it is told not to sort, which only the graph avoids.
-    conn = _connection(graph.url)
-    conn.execute("SET enable_sort = off")
-    try:
-        plan = conn.execute(
-            f"EXPLAIN SELECT row FROM bz_passages WHERE version = {graph.version} "
-            "ORDER BY vector <#> %s LIMIT 5",
-            (q.astype("float32"),),
-        ).fetchall()
-    finally:
-        conn.execute("SET enable_sort = on")
+    with pooled(graph.url) as conn:
+        conn.execute("SET enable_sort = off")
+        try:
+            plan = conn.execute(
+                f"EXPLAIN SELECT row FROM bz_passages WHERE version = {graph.version} "
+                "ORDER BY vector <#> %s LIMIT 5",
+                (q.astype("float32"),),
+            ).fetchall()
+        finally:
+            conn.execute("SET enable_sort = on")
     assert f"bz_passages_hnsw_{graph.version}" in "\n".join(r[0] for r in plan)

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import io
 import json
+import queue
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -62,32 +64,73 @@ LIMIT %(k)s
 
 def current_version(url: str) -> int:
     """The published version, or a DatabaseError saying how to publish one."""
-    conn = _connection(url)
     try:
-        row = conn.execute("SELECT version FROM bz_published WHERE id = 1").fetchone()
+        row = _query(url, "SELECT version FROM bz_published WHERE id = 1")
+    except DatabaseError:
+        raise
     except Exception as exc:
         if type(exc).__name__ == "UndefinedTable":
             raise DatabaseError(EMPTY) from exc
         raise
-    if row is None:
+    if not row:
         raise DatabaseError(EMPTY)
-    return int(row[0])
+    return int(row[0][0])
 
 
-_local = threading.local()
+# Connections per server process: a question runs a handful of short queries one after the
+# other, so a few connections serve many request threads, and N servers stay well under
+# PostgreSQL's max_connections (100 by default).
+POOL_SIZE = 8
+_pools: dict[str, _Pool] = {}
+_pools_lock = threading.Lock()
 
 
-def _connection(url: str) -> Any:
-    """This thread's connection to ``url`` (opened on first use, reopened when closed)."""
-    conns = getattr(_local, "conns", None)
-    if conns is None:
-        conns = _local.conns = {}
-    conn = conns.get(url)
-    if conn is None or conn.closed or conn.broken:
-        conn = conns[url] = connect(url)
-        conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
-        conn.execute("SET hnsw.iterative_scan = relaxed_order")
-    return conn
+class _Pool:
+    """At most ``size`` open connections to one database, reused by any thread."""
+
+    def __init__(self, url: str, size: int) -> None:
+        self._url = url
+        self._idle: queue.LifoQueue = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(size)
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        with self._slots:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = None
+            if conn is None or conn.closed or conn.broken:
+                conn = connect(self._url)
+                conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
+                conn.execute("SET hnsw.iterative_scan = relaxed_order")
+            try:
+                yield conn
+            finally:
+                if not (conn.closed or conn.broken):
+                    self._idle.put(conn)
+
+
+def pooled(url: str) -> Any:
+    """``with pooled(url) as conn``: a connection of this process's pool for ``url``."""
+    pool = _pools.get(url)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.setdefault(url, _Pool(url, POOL_SIZE))
+    return pool.connection()
+
+
+def _query(url: str, sql: str, params: Any = None) -> list[tuple]:
+    import psycopg
+
+    try:
+        with pooled(url) as conn:
+            return conn.execute(sql, params).fetchall()
+    except psycopg.OperationalError as exc:  # the server went away mid-request
+        raise DatabaseError(
+            f"Lost the connection to the database at {redacted(url)}: check that PostgreSQL "
+            "runs; the next request connects again."
+        ) from exc
 
 
 class PostgresStore(IndexStore):
@@ -114,15 +157,15 @@ class PostgresStore(IndexStore):
     @classmethod
     def open(cls, url: str, embedder: str) -> PostgresStore:
         version = current_version(url)
-        conn = _connection(url)
-        meta = conn.execute(
+        found = _query(
+            url,
             "SELECT manifest, n_passages, n_sentences, avg_length FROM bz_versions "
             "WHERE version = %s",
             (version,),
-        ).fetchone()
-        if meta is None:  # dropped between the two reads: a newer one was published
+        )
+        if not found:  # dropped between the two reads: a newer one was published
             return cls.open(url, embedder)
-        manifest, n_passages, n_sentences, avg_length = meta
+        manifest, n_passages, n_sentences, avg_length = found[0]
         check_compatible(manifest, embedder, f"the database {redacted(url)}")  # type: ignore[arg-type]
         return cls(
             url,
@@ -136,7 +179,7 @@ class PostgresStore(IndexStore):
         )
 
     def _query(self, sql: str, params: Any = None) -> list[tuple]:
-        return _connection(self.url).execute(sql, params).fetchall()
+        return _query(self.url, sql, params)
 
     @property
     def identity(self) -> str:
