@@ -76,6 +76,7 @@ def read_question(
         min_words=ranking.min_words,
     )
     rows = table.rows(read)
+    table.prefetch(rows)
     ids, owners, features = feature_rows(
         context, table, searcher.store.passage_vectors(rows), rows, [h.rank for h in read]
     )
@@ -189,7 +190,7 @@ def _anchor_hits(
         if (not filters.documents or d.id in filters.documents)
         and (filters.year is None or d.year == filters.year)
     }
-    rows = list(dict.fromkeys(table.sentences[i].row for i in sentence_ids))
+    rows = list(dict.fromkeys(table.rows_of(sentence_ids)))
     kept = [
         h.chunk
         for h in searcher.hits(rows)

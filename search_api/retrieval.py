@@ -187,6 +187,8 @@ class Searcher:
         table = sentence_table(self.store)
         qterms = QuestionTerms.of(question, table, self.ranking)
         depth, weight = self.ranking.proximity_depth, self.ranking.proximity_weight
+        # The passages' texts in one read (a database store keeps them for the table).
+        self.store.passages([row for row, _ in ranked[:depth]])
         scored = []
         for row, score in ranked[:depth]:
             near = max((qterms.coverage(table.window(s)) for s in table.by_row[row]), default=0)

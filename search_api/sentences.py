@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,7 +44,10 @@ class SentenceTable:
         arrays = store.sentence_terms()
         self.arrays = arrays
         self.chunks = _Passages(store)
-        self.vectors = _Vectors(store) if store.n_sentences else None
+        self.vectors = None
+        if store.n_sentences:
+            array = store.sentence_vector_array()
+            self.vectors = array if array is not None else _Vectors(store)
         self.sentences = _Sentences(self)
         self.by_row = _Ranges(arrays.first)
         self.by_term = _Postings(self)
@@ -70,6 +75,19 @@ class SentenceTable:
     def rows(self, hits: Sequence) -> list[int]:
         """The index rows of the hits' passages (anything with a ``chunk``)."""
         return self._store.rows_of_chunks([h.chunk.id for h in hits])
+
+    def prefetch(self, rows: Sequence[int]) -> None:
+        """Read the sentence vectors of these passages in one go, before a question's
+        features read them passage by passage (a no-op for a store that maps them)."""
+        if isinstance(self.vectors, _Vectors):
+            a = self.arrays
+            ids = [int(v) for r in rows for v in a.vector_rows[a.first[r] : a.first[r + 1]]]
+            self.vectors.load([i for i in ids if i >= 0])
+
+    def rows_of(self, sentence_ids: Sequence[int]) -> list[int]:
+        """The passage row of each sentence id, from the arrays (no text read)."""
+        found = np.searchsorted(self.arrays.first, np.asarray(sentence_ids), side="right") - 1
+        return [int(r) for r in found]
 
     def in_corpus(self, term: str) -> bool:
         return self.term_id(term) is not None
@@ -139,18 +157,39 @@ class _Passages(Sequence):
 
 
 class _Vectors:
-    """``table.vectors[ids]``: sentence vectors read from the store in one go."""
+    """``table.vectors[ids]``: sentence vectors read from the store by id; the ones read
+    last are kept, so a question's features read them from memory after ``prefetch``."""
 
-    def __init__(self, store: IndexStore) -> None:
+    def __init__(self, store: IndexStore, keep: int = 16384) -> None:
         self._store = store
+        self._keep = keep
+        self._kept: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return self._store.n_sentences
 
+    def load(self, ids: Sequence[int]) -> None:
+        with self._lock:
+            missing = sorted({int(i) for i in ids} - self._kept.keys())
+        if not missing:
+            return
+        vectors = self._store.sentence_vectors(missing)
+        with self._lock:
+            for i, v in zip(missing, vectors, strict=True):
+                self._kept[i] = v
+            while len(self._kept) > self._keep:
+                self._kept.popitem(last=False)
+
     def __getitem__(self, ids) -> np.ndarray:
         if isinstance(ids, int | np.integer):
-            return self._store.sentence_vectors([int(ids)])[0]
-        return self._store.sentence_vectors([int(i) for i in ids])
+            return self[[int(ids)]][0]
+        ids = [int(i) for i in ids]
+        self.load(ids)
+        with self._lock:
+            if all(i in self._kept for i in ids):
+                return np.stack([self._kept[i] for i in ids])
+        return self._store.sentence_vectors(ids)  # more than the cache keeps at once
 
 
 class _Ranges(Sequence):

@@ -115,6 +115,11 @@ class IndexStore(ABC):
     def sentence_vectors(self, ids: Sequence[int]) -> np.ndarray:
         """float32 (len(ids), dim): the vectors of sentence ids (``SentenceTerms.vector_rows``)."""
 
+    def sentence_vector_array(self) -> np.ndarray | None:
+        """Every sentence vector as one (memory-mapped) array when the store has them so;
+        None when they are read by id (``sentence_vectors``)."""
+        return None
+
     @property
     @abstractmethod
     def n_sentences(self) -> int:

@@ -105,6 +105,9 @@ class FolderStore(IndexStore):
     def sentence_vectors(self, ids: Sequence[int]) -> np.ndarray:
         return self.index.sentences.vectors[np.asarray(ids, dtype=np.int64)]
 
+    def sentence_vector_array(self) -> np.ndarray | None:
+        return None if self.index.sentences is None else self.index.sentences.vectors
+
     @property
     def n_sentences(self) -> int:
         return 0 if self.index.sentences is None else len(self.index.sentences.rows)
