@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import httpx
@@ -276,18 +277,33 @@ def test_a_writer_killed_half_way_leaves_the_previous_version_served(pg_settings
                 break
         else:
             pytest.fail(f"the writer ended before writing (exit {writer.wait()})")
-        # The rows of the new version exist inside its transaction only.
         with psycopg.connect(url, autocommit=True) as conn:
-            assert conn.execute("SELECT count(*) FROM bz_passages WHERE version > %s", (before,))
+            # The writer holds its version open: numbered, rows written, invisible to others.
+            killed = conn.execute("SELECT last_value FROM bz_version_seq").fetchone()[0]
+            assert killed > before
+            open_writes = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+            ).fetchone()[0]
+            assert open_writes >= 1
         os.kill(writer.pid, signal.SIGKILL)
     finally:
         writer.kill()
         writer.wait()
-    assert current_version(url) == before
     with psycopg.connect(url, autocommit=True) as conn:
-        # The server rolled the dead writer's transaction back: nothing of it is left.
-        left = conn.execute("SELECT count(*) FROM bz_passages WHERE version > %s", (before,))
+        deadline = time.monotonic() + 30
+        while conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+        ).fetchone()[0]:
+            assert time.monotonic() < deadline, "the killed writer's transaction stayed open"
+            time.sleep(0.1)
+        # Rolled back: no row, no graph of the killed version; the old one still published.
+        left = conn.execute("SELECT count(*) FROM bz_passages WHERE version = %s", (killed,))
         assert left.fetchone()[0] == 0
+        graphs = conn.execute(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = %s", (f"bz_passages_hnsw_{killed}",)
+        )
+        assert graphs.fetchone()[0] == 0
+    assert current_version(url) == before
     assert _ranked(get_searcher(pg_settings).search(QUESTIONS[0], 10)) == expected
     # And the next run publishes as usual.
     after = publish_to_database(pg_settings)
