@@ -258,7 +258,7 @@ _WRITER = textwrap.dedent(
 def test_a_writer_killed_half_way_leaves_the_previous_version_served(pg_settings):
     import psycopg
 
-    from indexer.stores.factory import publish_to_database
+    from indexer.stores.factory import RECHECK_SECONDS, publish_to_database
     from indexer.stores.postgres import current_version
     from search_api.engine import get_searcher
 
@@ -308,6 +308,8 @@ def test_a_writer_killed_half_way_leaves_the_previous_version_served(pg_settings
     # And the next run publishes as usual.
     after = publish_to_database(pg_settings)
     assert after > before and current_version(url) == after
+    time.sleep(RECHECK_SECONDS + 0.1)  # a server asks for the published version this often
+    assert get_searcher(pg_settings).store.identity == str(after)
     assert _ranked(get_searcher(pg_settings).search(QUESTIONS[0], 10)) == expected
 
 
