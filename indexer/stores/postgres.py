@@ -312,16 +312,27 @@ class PostgresStore(IndexStore):
         return np.asarray([r[1] for r in self._nearest("sentences", query, k, rows)], np.int64)
 
     def _vectors(self, table: str, key: str, ids: Sequence[int]) -> np.ndarray:
+        """The vectors of ``ids`` in that order, read as one bytea of pgvector's binary
+        form (a row per vector costs a Python object each: 0.4 s for 2,400 sentences)."""
         ids = [int(i) for i in ids]
-        found = dict(
-            self._query(
-                f"SELECT {key}, vector FROM {table} WHERE version = %s AND {key} = ANY(%s)",
-                (self.version, sorted(set(ids))),
-            )
-        )
+        dim = self._dim()
         if not ids:
-            return np.zeros((0, self._dim()), np.float32)
-        return np.stack([_array(found[i]) for i in ids])
+            return np.zeros((0, dim), np.float32)
+        wanted = sorted(set(ids))
+        found = self._query(
+            f"SELECT array_agg({key} ORDER BY {key}), "
+            f"string_agg(vector_send(vector), ''::bytea ORDER BY {key}) "
+            f"FROM {table} WHERE version = %s AND {key} = ANY(%s)",
+            (self.version, wanted),
+        )
+        keys, blob = found[0]
+        if keys is None or len(keys) != len(wanted):
+            raise IndexError(f"{table}: {len(wanted) - len(keys or [])} of the ids are not stored")
+        # Each vector: int16 dimension, int16 unused, then big-endian float32 values.
+        block = np.frombuffer(blob, dtype=">f4").reshape(len(keys), dim + 1)[:, 1:]
+        vectors = block.astype(np.float32)
+        at = {k: i for i, k in enumerate(keys)}
+        return vectors[[at[i] for i in ids]]
 
     def _dim(self) -> int:
         return int(self.manifest.get("embedder", {}).get("dim") or 0)
@@ -394,10 +405,3 @@ class PostgresStore(IndexStore):
 
 
 _KEEP_PASSAGES = 4096
-
-
-def _array(value: Any) -> np.ndarray:
-    """A vector as pgvector's psycopg adapter returns it (an array, or a ``Vector``)."""
-    if hasattr(value, "to_numpy"):
-        value = value.to_numpy()
-    return np.asarray(value, np.float32)
