@@ -92,6 +92,18 @@ def index(
             "also on when BELEIDSZOEKER_RAY_ADDRESS is set",
         ),
     ] = False,
+    to_database: Annotated[
+        bool,
+        typer.Option(
+            "--to-database",
+            help="then publish the index as a new version in PostgreSQL "
+            "(BELEIDSZOEKER_DATABASE_URL; needs `pip install -e '.\\[postgres]'`)",
+        ),
+    ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="with --to-database: postgresql://user:password@host/db"),
+    ] = None,
 ) -> None:
     """Index every document in the corpus folder (only what changed is embedded again)."""
     from contextlib import nullcontext
@@ -102,7 +114,16 @@ def index(
     if address is not None and not ray:
         err.print(f"[red]Error:[/red] {address!r}: a Ray address goes with --ray (`--ray auto`).")
         raise typer.Exit(2)
-    settings = _settings(corpus_dir=corpus, index_dir=index_dir)
+    if database_url is not None and not to_database:
+        err.print("[red]Error:[/red] --database-url goes with --to-database.")
+        raise typer.Exit(2)
+    settings = _settings(corpus_dir=corpus, index_dir=index_dir, database_url=database_url)
+    if to_database and not settings.database_url:
+        err.print(
+            "[red]Error:[/red] --to-database needs a database: set "
+            "BELEIDSZOEKER_DATABASE_URL=postgresql://... or pass --database-url."
+        )
+        raise typer.Exit(2)
     ray_address = address or settings.ray_address or ("local" if ray else None)
     try:
         runner = nullcontext(None)
@@ -120,6 +141,19 @@ def index(
     from beleidszoeker.progress import print_build_report
 
     print_build_report(err, report)
+    if to_database:
+        from indexer.stores.factory import publish_to_database
+        from indexer.stores.pg_schema import redacted
+
+        target = redacted(settings.database_url or "")
+        err.print(f"Publishing the index in {target}.", highlight=False)
+        try:
+            version = publish_to_database(
+                settings, lambda line: err.print(f"  {line}", highlight=False)
+            )
+        except BeleidszoekerError as exc:
+            raise _fail(exc) from exc
+        err.print(f"Version {version} is served by every server with this database.")
 
 
 @app.command()
@@ -209,7 +243,9 @@ def serve(
     from indexer.store import read_manifest
 
     settings = _settings(host=host, port=port, corpus_dir=corpus, index_dir=index_dir)
-    if read_manifest(settings.index_dir) is not None:
+    # With a database the index is there (or `index --to-database` is what to run): a
+    # server never builds one into it by itself.
+    if settings.database_url or read_manifest(settings.index_dir) is not None:
         # One embedding thread while serving: requests run side by side, and a second
         # OpenMP thread per question fights them for the cores (on 2 busy cores a question
         # took 20 ms with one thread, 40 ms with two, and over a second at the p90). A first
@@ -246,7 +282,7 @@ def _warm_up(settings: Settings) -> None:
     try:
         searcher = get_searcher(settings)
         answer_question(searcher, "warm up", k=1)
-        get_register(searcher.index).follow_ups()  # the register and its follow-ups, once
+        get_register(searcher.store).follow_ups()  # the register and its follow-ups, once
     except BeleidszoekerError as exc:
         # Still serve: /api answers 503 with this message until the index is fixed.
         err.print(f"[yellow]Warning:[/yellow] {escape(str(exc))}")

@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     # with `ray start`) or a cluster address; unset: index in this process.
     ray_address: str | None = None
 
+    # Serve (and `index --to-database` write) the index in PostgreSQL with pgvector
+    # (postgresql://user:password@host:5432/db); unset: the index folder ``index_dir``.
+    database_url: str | None = Field(
+        None, pattern=r"^postgres(?:ql)?://", description="PostgreSQL + pgvector index store"
+    )
+
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

@@ -84,3 +84,7 @@ class VectorCacheError(BeleidszoekerError):
 
 class RayUnavailableError(BeleidszoekerError):
     """Indexing on Ray was asked for, but Ray is not installed or cannot be reached."""
+
+
+class DatabaseError(BeleidszoekerError):
+    """The PostgreSQL store cannot be used (unreachable, no pgvector, empty, or no driver)."""

@@ -17,7 +17,7 @@ from beleidszoeker.config import Settings
 from eval.matching import normalize
 from eval.promises import DEFAULT_PROMISES, LabelledSentence, load_promises
 from indexer import corpus, promise_rules
-from indexer.promises import Promise, read_promises
+from indexer.promises import FILE, Promise, parse_promises
 
 TARGETS = {"precision": 0.85, "recall": 0.80, "target_year": 0.90}
 
@@ -160,9 +160,10 @@ def _found(label: LabelledSentence, entries: list[tuple[str, Promise]]) -> Promi
 def run_promise_eval(settings: Settings, labels_path: Path = DEFAULT_PROMISES) -> PromiseEvalResult:
     from search_api.engine import get_searcher
 
-    index = get_searcher(settings).index
-    model = (index.manifest.get("promises") or {}).get("model")
-    return score_register(read_promises(index.path), load_promises(labels_path), model)
+    store = get_searcher(settings).store
+    model = (store.manifest.get("promises") or {}).get("model")
+    promises = parse_promises(store.file(FILE))
+    return score_register(promises, load_promises(labels_path), model)
 
 
 def document_years(corpus_dir: Path) -> dict[str, int | None]:

@@ -155,7 +155,7 @@ def run_eval(
     )
     from eval.report import write_report
 
-    write_report(result, questions, searcher.index.manifest, searcher.ranking)
+    write_report(result, questions, searcher.store.manifest, searcher.ranking)
     return result
 
 
@@ -173,10 +173,10 @@ def _missing_quotes(searcher: Searcher, questions: list[Question]) -> list[str]:
     missing = []
     for q in questions:
         for j, a in enumerate(q.answers):
-            if a.document not in searcher.index.documents:
+            if a.document not in searcher.store.documents:
                 missing.append(f"{q.id}/{j}: unknown document {a.document}")
                 continue
-            text = normalize(searcher.index.clean_text(a.document).text)
+            text = normalize(searcher.store.clean_text(a.document).text)
             if normalize(a.quote) not in text:
                 missing.append(f"{q.id}/{j}: quote not found in {a.document}")
     return missing

@@ -201,7 +201,7 @@ def train_scorer(
         "item_threshold": item_threshold,
         "similarity_floor": floor,
         "threshold_fit": fit,
-        "embedder": searcher.index.manifest.get("embedder", {}).get("name"),
+        "embedder": searcher.store.manifest.get("embedder", {}).get("name"),
         "ranking": searcher.ranking.model_dump(),
         "versions": _versions(),
     }

@@ -129,6 +129,19 @@ def read_vectors(index_path: Path | None) -> np.ndarray | None:
         return None
 
 
+def parse_vectors(raw: bytes | None) -> np.ndarray | None:
+    """The promise vectors of a build as its store gives them (None: none)."""
+    return None if raw is None else np.load(io.BytesIO(raw))
+
+
+def parse_promises(raw: bytes | None) -> list[Promise]:
+    """The register of a build as its store gives it (empty: none)."""
+    if raw is None:
+        return []
+    lines = raw.decode("utf-8").splitlines()
+    return [Promise.model_validate_json(line) for line in lines if line]
+
+
 def read_promises(index_path: Path | None) -> list[Promise]:
     """The register of a build; empty for a build made before the register existed."""
     if index_path is None:

@@ -56,7 +56,7 @@ def read_question(
     question = analyse(query)
     depth = max(k, ranking.list_depth if question.is_list else ranking.read_depth)
     hits = searcher.search(query, depth, mode, filters)
-    table = sentence_table(searcher.index)
+    table = sentence_table(searcher.store)
     if not hits:
         return Reading(question, hits, [], [], np.zeros((0, len(FEATURES))), table)
     qterms = QuestionTerms.of(question, table, ranking)
@@ -76,8 +76,9 @@ def read_question(
         min_words=ranking.min_words,
     )
     rows = table.rows(read)
+    table.prefetch(rows)
     ids, owners, features = feature_rows(
-        context, table, searcher.index.vectors[rows], rows, [h.rank for h in read]
+        context, table, searcher.store.passage_vectors(rows), rows, [h.rank for h in read]
     )
     # What cannot answer however close it is, is no candidate at all: a sentence without the
     # kind of answer asked for (no amount for "hoeveel", no name for "wie"), one far from
@@ -182,22 +183,23 @@ def _anchor_hits(
     if not sentence_ids or len(sentence_ids) > searcher.ranking.max_anchor_sentences:
         return []
     have = {h.chunk.id for h in hits}
-    index = searcher.index
     filters = filters or Filters()
     allowed = {
         d.id
-        for d in index.documents.values()
+        for d in searcher.store.documents.values()
         if (not filters.documents or d.id in filters.documents)
         and (filters.year is None or d.year == filters.year)
     }
-    extra: list[Hit] = []
-    for row in dict.fromkeys(table.sentences[i].row for i in sentence_ids):
-        chunk = index.chunks[row]
-        if chunk.id in have or chunk.document_id not in allowed:
-            continue
-        rank = len(hits) + len(extra) + 1
-        extra.append(Hit(rank, 0.0, chunk, index.documents[chunk.document_id]))
-    return extra
+    rows = list(dict.fromkeys(table.rows_of(sentence_ids)))
+    kept = [
+        h.chunk
+        for h in searcher.hits(rows)
+        if h.chunk.id not in have and h.chunk.document_id in allowed
+    ]
+    return [
+        Hit(len(hits) + i + 1, 0.0, chunk, searcher.store.documents[chunk.document_id])
+        for i, chunk in enumerate(kept)
+    ]
 
 
 def _list_answer(

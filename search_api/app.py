@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from beleidszoeker.config import Settings, get_settings
 from beleidszoeker.errors import (
     BeleidszoekerError,
+    DatabaseError,
     DocumentFileError,
     EmbedderUnavailableError,
     EmptyQueryError,
@@ -73,7 +74,7 @@ def documents(searcher: SearcherDep) -> list[DocumentInfo]:
     """The indexed documents."""
     from search_api.documents import list_documents
 
-    return list_documents(searcher.index)
+    return list_documents(searcher.store)
 
 
 @router.get("/documents/{document_id}", response_model=DocumentText, responses=NOT_FOUND)
@@ -97,7 +98,7 @@ def document(
             }
         ]
         return JSONResponse({"detail": body}, status_code=422)
-    return document_text(searcher.index, document_id, start, end)
+    return document_text(searcher.store, document_id, start, end)
 
 
 @router.get(
@@ -116,7 +117,7 @@ def document_file(
     """The document's original file (PDF, Word, ...), as it lies in the corpus folder."""
     from search_api.documents import document_file
 
-    path = document_file(searcher.index, settings.corpus_dir, document_id)
+    path = document_file(searcher.store, settings.corpus_dir, document_id)
     return FileResponse(path, filename=path.name, content_disposition_type="inline")
 
 
@@ -127,7 +128,7 @@ def health(searcher: SearcherDep, settings: SettingsDep) -> Health:
     from search_api.engine import serving_problem
 
     problem = serving_problem(settings)
-    summary = index_summary(searcher.index)
+    summary = index_summary(searcher.store)
     if problem is None:
         return Health(status="ok", index=summary)
     # Still answering, from an older good build: say so, and what fixes it.
@@ -146,6 +147,7 @@ _STATUS: list[tuple[type[BeleidszoekerError], int]] = [
     (IndexMismatchError, 503),
     (IndexDamagedError, 503),
     (EmbedderUnavailableError, 503),
+    (DatabaseError, 503),
 ]
 
 

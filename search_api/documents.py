@@ -1,4 +1,4 @@
-"""The documents of a loaded index, for the source viewer."""
+"""The documents of a served index, for the source viewer."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from beleidszoeker.errors import DocumentFileError, UnknownDocumentError
 from indexer.schema import Document
-from indexer.store import IndexData
+from indexer.stores.base import IndexStore
 from indexer.words import Box
 from search_api.models import DocumentInfo, DocumentText, IndexSummary
 
@@ -15,14 +15,14 @@ def _info(doc: Document) -> dict:
     return DocumentInfo.model_validate(doc, from_attributes=True).model_dump()
 
 
-def list_documents(index: IndexData) -> list[DocumentInfo]:
+def list_documents(index: IndexStore) -> list[DocumentInfo]:
     """Every indexed document, by title."""
     docs = sorted(index.documents.values(), key=lambda d: (d.title.lower(), d.id))
     return [DocumentInfo(**_info(d)) for d in docs]
 
 
 def document_text(
-    index: IndexData, document_id: str, start: int = 0, end: int | None = None
+    index: IndexStore, document_id: str, start: int = 0, end: int | None = None
 ) -> DocumentText:
     """A document's cleaned text (what passage offsets point into), optionally a window."""
     doc = index.documents.get(document_id)
@@ -34,7 +34,7 @@ def document_text(
     return DocumentText(**_info(doc), start=start, end=end, text=text[start:end])
 
 
-def index_summary(index: IndexData) -> IndexSummary:
+def index_summary(index: IndexStore) -> IndexSummary:
     m = index.manifest
     embedder = m.get("embedder", {})
     chunking = m.get("chunking", {})
@@ -50,7 +50,7 @@ def index_summary(index: IndexData) -> IndexSummary:
     )
 
 
-def document_file(index: IndexData, corpus_dir: Path, document_id: str) -> Path:
+def document_file(index: IndexStore, corpus_dir: Path, document_id: str) -> Path:
     """The original file of a document, only ever a file inside ``corpus_dir``.
 
     The path comes from the index, never from the request; even so it is resolved (links
@@ -68,7 +68,7 @@ def document_file(index: IndexData, corpus_dir: Path, document_id: str) -> Path:
     return path
 
 
-def highlight_boxes(index: IndexData, document_id: str, start: int, end: int) -> list[Box]:
+def highlight_boxes(index: IndexStore, document_id: str, start: int, end: int) -> list[Box]:
     """Boxes over the words of the cleaned-text span ``[start, end)`` on the original
     pages (PDFs only; an empty list for other formats)."""
     if document_id not in index.documents:

@@ -59,13 +59,13 @@ def promise_answer(
     years = [int(y) for y in _YEAR.findall(query)]
     topic = _YEAR.sub(" ", _FRAME.sub(" ", _PROMISE_WORDS.sub(" ", query)))
     topic = " ".join(re.sub(r"[?!.,]", " ", topic).split())
-    has_topic = bool(terms(topic, searcher.index.keyword.decompounder))
+    has_topic = bool(terms(topic, searcher.store.decompounder))
     if not has_topic and not years:
         return None
     base = PromiseFilters(
         documents=filters.documents, year=filters.year, target_year=years[0] if years else None
     )
-    register = get_register(searcher.index)
+    register = get_register(searcher.store)
     if has_topic:
         rows = _topic_rows(searcher, register, topic, base)
         rows = _naming(searcher, register, rows, query)
@@ -75,15 +75,15 @@ def promise_answer(
         rows = [i for i, p in enumerate(register.promises) if p.id in ids]
     if not rows:
         return None
-    index = searcher.index
     chosen = rows[:MAX_PROMISES]
     hits: list[Hit] = []
     sentences = []
-    for i in chosen:
+    cited = searcher.store.passages([int(register.chunk_rows[i]) for i in chosen])
+    for i, chunk in zip(chosen, cited, strict=True):
         p = register.promises[i]
-        chunk = index.chunks[int(register.chunk_rows[i])]
         if chunk.id not in {h.chunk.id for h in hits}:
-            hits.append(Hit(len(hits) + 1, 1.0, chunk, index.documents[chunk.document_id]))
+            document = searcher.store.documents[chunk.document_id]
+            hits.append(Hit(len(hits) + 1, 1.0, chunk, document))
         label = p.topic + (f" · {p.target_year}" if p.target_year else "")
         sentences.append(AnswerSentence(text=p.text, citations=[chunk.id], label=label))
     if has_topic:
@@ -110,7 +110,7 @@ def _naming(searcher: Searcher, register, rows: list[int], query: str) -> list[i
     "wat is de ambitie van de pijler Mobiliteit?" is not answered by the ambition of another
     pillar: without a promise that names it, the usual answer (or abstention) follows.
     """
-    decompounder = searcher.index.keyword.decompounder
+    decompounder = searcher.store.decompounder
     names = [set(terms(n, decompounder)) for n in analyse(query).names]
     names = [n for n in names if n]
     if not names:
@@ -142,11 +142,9 @@ def _topic_rows(searcher: Searcher, register, topic: str, base: PromiseFilters) 
     }
     # On the topic at all: the register's own relevance floor, as for GET /api/promises?q=.
     on_topic = {r for r, _ in relevant_rows(searcher, register, rows, topic)}
-    in_passages = [
-        r
-        for r in rows
-        if r in on_topic and searcher.index.chunks[int(register.chunk_rows[r])].id in top_passages
-    ]
+    near = [r for r in rows if r in on_topic]
+    chunks = searcher.store.passages([int(register.chunk_rows[r]) for r in near])
+    in_passages = [r for r, c in zip(near, chunks, strict=True) if c.id in top_passages]
     relevant = [r for r in sorted(rows, key=lambda r: -scores[r]) if r in on_topic][:RELEVANT]
     candidates = [r for r in dict.fromkeys(relevant + in_passages)]
 

@@ -17,10 +17,11 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from indexer.keyword import terms
-from indexer.promises import Promise, read_promises, read_vectors
-from indexer.schema import DocumentRef
+from indexer.promises import FILE, VECTORS, Promise, parse_promises, parse_vectors
+from indexer.schema import Chunk, DocumentRef
 from indexer.store import IndexData
-from search_api.per_index import PerIndex
+from indexer.stores.base import IndexStore
+from search_api.per_index import PerIndex, store_of
 from search_api.retrieval import Searcher, normalize_query
 from search_api.sentences import similarity_scale
 
@@ -97,8 +98,8 @@ class PromiseFilters:
 
 def find_promises(searcher: Searcher, filters: PromiseFilters) -> PromiseList:
     """The promises that pass the filters: by relevance to ``q``, else in document order."""
-    register = get_register(searcher.index)
-    index = searcher.index
+    register = get_register(searcher.store)
+    index = searcher.store
     if filters.documents:
         from beleidszoeker.errors import UnknownDocumentError
 
@@ -163,7 +164,7 @@ def promises_csv(result: PromiseList) -> str:
     return buffer.getvalue()
 
 
-def _passes(p: Promise, index: IndexData, f: PromiseFilters) -> bool:
+def _passes(p: Promise, index: IndexStore, f: PromiseFilters) -> bool:
     doc = index.documents.get(p.document_id)
     if doc is None:
         return False
@@ -206,20 +207,20 @@ def relevance_scores(
     """
     if not rows:
         return []
-    index = searcher.index
+    store = searcher.store
     qvec = searcher.query_vector(q)
-    floor, span = similarity_scale(index)
+    floor, span = similarity_scale(store)
     idx = np.asarray(rows)
     own = register.vectors[idx] @ qvec if register.vectors is not None else 0.0
-    context = index.vectors[register.chunk_rows[idx]] @ qvec
+    context = store.passage_vectors(register.chunk_rows[idx].tolist()) @ qvec
     around = np.zeros(len(rows))
-    if index.sentences is not None and len(index.sentences.rows):
-        sentence_sims = index.sentences.vectors @ qvec
-        around = np.asarray(
-            [max((sentence_sims[j] for j in register.window[r]), default=0.0) for r in rows]
-        )
+    # Only the sentences around these promises: read from the store in one go.
+    near = sorted({j for r in rows for j in register.window[r]})
+    if near:
+        sims = dict(zip(near, store.sentence_vectors(near) @ qvec, strict=True))
+        around = np.asarray([max((sims[j] for j in register.window[r]), default=0.0) for r in rows])
     dense = (OWN_SHARE * own + WINDOW_SHARE * around + PASSAGE_SHARE * context - floor) / span
-    qterms = set(terms(q, index.keyword.decompounder))
+    qterms = set(terms(q, store.decompounder))
     weights = {t: register.idf(t) for t in qterms}
     total = sum(weights.values())
     scores = []
@@ -235,26 +236,23 @@ def relevance_scores(
 
 
 class Register:
-    """The promises of one loaded index with their vectors, key words and follow-ups."""
+    """The promises of one served index with their vectors, key words and follow-ups."""
 
-    def __init__(self, index: IndexData) -> None:
-        self.promises = read_promises(index.path)
-        vectors = read_vectors(index.path)
+    def __init__(self, store: IndexStore) -> None:
+        self.promises = parse_promises(store.file(FILE))
+        vectors = parse_vectors(store.file(VECTORS))
         self.vectors = (
             vectors if vectors is not None and len(vectors) == len(self.promises) else None
         )
-        decompounder = index.keyword.decompounder
+        decompounder = store.decompounder
         self.terms = [
             frozenset(terms(f"{p.topic} {p.section} {p.text}", decompounder)) for p in self.promises
         ]
-        self.chunk_rows = _chunk_rows(index, self.promises)
-        self.window = _windows(index, self.promises, self.chunk_rows)
+        self._places = _Places(store, {p.document_id for p in self.promises})
+        self.chunk_rows = np.asarray([_chunk_row(self._places, p) for p in self.promises], np.int64)
+        self.window = _windows(self._places, self.promises, self.chunk_rows)
         self.window_terms = [
-            frozenset(
-                t for i in near for t in terms(index.sentences.text(index.chunks, i), decompounder)
-            )
-            if index.sentences is not None
-            else frozenset()
+            frozenset(t for i in near for t in terms(self._places.text(i), decompounder))
             for near in self.window
         ]
         df: dict[str, int] = {}
@@ -264,12 +262,12 @@ class Register:
         self._df, self._n = df, max(len(self.terms), 1)
         self._follow_ups: list[list[FollowUp]] | None = None
         self._lock = threading.Lock()
-        self._index = index
+        self._store = store
 
     def idf(self, term: str) -> float:
         return float(np.log(1 + (self._n + 0.5) / (self._df.get(term, 0) + 0.5)))
 
-    def show(self, row: int, index: IndexData) -> PromiseOut:
+    def show(self, row: int, index: IndexStore) -> PromiseOut:
         p = self.promises[row]
         return PromiseOut(
             id=p.id,
@@ -291,49 +289,63 @@ class Register:
         if self._follow_ups is None:
             with self._lock:
                 if self._follow_ups is None:
-                    self._follow_ups = _all_follow_ups(self, self._index)
+                    self._follow_ups = _all_follow_ups(self, self._store, self._places)
         return self._follow_ups
 
 
-def _chunk_rows(index: IndexData, promises: list[Promise]) -> np.ndarray:
-    """Per promise, the row of the passage of its document that holds most of it (the first
-    of equals; row 0 when none holds its start), from the passage columns."""
-    doc_rows = index.document_rows()
-    starts, ends = index.chunk_spans()
-    out = np.zeros(len(promises), np.int64)
-    for k, p in enumerate(promises):
-        rows = doc_rows.get(p.document_id)
-        if rows is None or not len(rows):
-            continue
-        a, b = starts[rows], ends[rows]
-        holds = (a <= p.char_start) & (p.char_start < b)
-        if holds.any():
-            overlap = np.where(holds, np.minimum(b, p.char_end) - p.char_start, -np.inf)
-            out[k] = rows[int(np.argmax(overlap))]
-    return out
+class _Places:
+    """The passages of the documents that hold promises, and where every sentence vector
+    stands: read from the store once per register, not once per promise."""
+
+    def __init__(self, store: IndexStore, documents: set[str]) -> None:
+        self._store = store
+        self.rows, self.spans = store.sentence_places()
+        self.chunks: dict[int, Chunk] = {}
+        self.by_document: dict[str, list[int]] = {}
+        self.read(store.document_rows(sorted(documents)).tolist())
+        self.by_row: dict[int, list[int]] = {}
+        for i, row in enumerate(self.rows):
+            self.by_row.setdefault(int(row), []).append(i)
+
+    def read(self, rows: list[int]) -> None:
+        missing = [r for r in rows if r not in self.chunks]
+        for row, chunk in zip(missing, self._store.passages(missing), strict=True):
+            self.chunks[row] = chunk
+            self.by_document.setdefault(chunk.document_id, []).append(row)
+
+    def text(self, i: int) -> str:
+        start, end = self.spans[i]
+        return self.chunks[int(self.rows[i])].text[start:end]
 
 
-def _windows(index: IndexData, promises: list[Promise], chunk_rows: np.ndarray) -> list[list[int]]:
+def _chunk_row(places: _Places, p: Promise) -> int:
+    best, best_row = -1, 0
+    for row in sorted(places.by_document.get(p.document_id, [])):
+        c = places.chunks[row]
+        if c.char_start <= p.char_start < c.char_end:
+            overlap = min(c.char_end, p.char_end) - p.char_start
+            if overlap > best:
+                best, best_row = overlap, row
+    return best_row
+
+
+def _windows(places: _Places, promises: list[Promise], chunk_rows: np.ndarray) -> list[list[int]]:
     """Per promise, the index sentences of its passage that stand close to it."""
-    sentences = index.sentences
-    if sentences is None or not len(sentences.rows):
+    if not len(places.rows):
         return [[] for _ in promises]
-    by_row: dict[int, list[int]] = {}
-    for i, row in enumerate(sentences.rows):
-        by_row.setdefault(int(row), []).append(i)
     out = []
     for p, row in zip(promises, chunk_rows, strict=True):
-        chunk = index.chunks[int(row)]
+        chunk = places.chunks[int(row)]
         near = []
-        for i in by_row.get(int(row), []):
-            a, b = (chunk.char_start + int(x) for x in sentences.spans[i])
+        for i in places.by_row.get(int(row), []):
+            a, b = (chunk.char_start + int(x) for x in places.spans[i])
             if b > p.char_start - WINDOW_CHARS and a < p.char_end + WINDOW_CHARS:
                 near.append(i)
         out.append(near)
     return out
 
 
-def _all_follow_ups(register: Register, index: IndexData) -> list[list[FollowUp]]:
+def _all_follow_ups(register: Register, store: IndexStore, places: _Places) -> list[list[FollowUp]]:
     """Per promise, later sentences that report progress on the same thing.
 
     Same thing: close in meaning and sharing specific key words (ones used in few sentences
@@ -342,16 +354,17 @@ def _all_follow_ups(register: Register, index: IndexData) -> list[list[FollowUp]
     word ("inmiddels", "gerealiseerd", "is gestart").
     """
     out: list[list[FollowUp]] = [[] for _ in register.promises]
-    sentences = index.sentences
-    if register.vectors is None or sentences is None or not len(sentences.rows):
+    if register.vectors is None or not len(places.rows):
         return out
-    decompounder = index.keyword.decompounder
+    decompounder = store.decompounder
+    # Every sentence of the corpus is a candidate: every passage is read, once per index.
+    places.read(list(range(store.n_passages)))
     # Each sentence once: passages overlap, so the same sentence stands in two of them.
     unique: dict[tuple[str, int], int] = {}
-    for i, (row, (a, _)) in enumerate(zip(sentences.rows, sentences.spans, strict=True)):
-        chunk = index.chunks[int(row)]
+    for i, (row, (a, _)) in enumerate(zip(places.rows, places.spans, strict=True)):
+        chunk = places.chunks[int(row)]
         unique.setdefault((chunk.document_id, chunk.char_start + int(a)), i)
-    texts = {i: sentences.text(index.chunks, i) for i in unique.values()}
+    texts = {i: places.text(i) for i in unique.values()}
     sentence_terms = {i: frozenset(terms(t, decompounder)) for i, t in texts.items()}
     df: dict[str, int] = {}
     for found in sentence_terms.values():
@@ -361,9 +374,9 @@ def _all_follow_ups(register: Register, index: IndexData) -> list[list[FollowUp]
     ids = [i for i, t in texts.items() if _PROGRESS.search(t)]
     if not ids:
         return out
-    sims = register.vectors @ sentences.vectors[ids].T
+    sims = register.vectors @ store.sentence_vectors(ids).T
     for r, p in enumerate(register.promises):
-        year = index.documents[p.document_id].year
+        year = store.documents[p.document_id].year
         specific = {t for t in register.terms[r] if df.get(t, 0) <= common}
         found: list[FollowUp] = []
         for j in np.argsort(-sims[r]):
@@ -371,9 +384,9 @@ def _all_follow_ups(register: Register, index: IndexData) -> list[list[FollowUp]
             if sim < FOLLOW_UP_FLOOR:
                 break
             i = ids[j]
-            chunk = index.chunks[int(sentences.rows[i])]
-            a, b = (chunk.char_start + int(x) for x in sentences.spans[i])
-            doc = index.documents[chunk.document_id]
+            chunk = places.chunks[int(places.rows[i])]
+            a, b = (chunk.char_start + int(x) for x in places.spans[i])
+            doc = store.documents[chunk.document_id]
             same = doc.id == p.document_id
             if not (
                 (same and a >= p.char_end)
@@ -404,6 +417,6 @@ def _all_follow_ups(register: Register, index: IndexData) -> list[list[FollowUp]
 _registers: PerIndex[Register] = PerIndex(Register)
 
 
-def get_register(index: IndexData) -> Register:
-    """The register of a loaded index, read on first use (a rebuilt index gets its own)."""
-    return _registers.get(index)
+def get_register(store: IndexStore | IndexData) -> Register:
+    """The register of a served index, read on first use (a rebuilt index gets its own)."""
+    return _registers.get(store_of(store))

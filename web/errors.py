@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from beleidszoeker.errors import (
     BeleidszoekerError,
+    DatabaseError,
     EmbedderUnavailableError,
     EmptyQueryError,
     IndexDamagedError,
@@ -38,6 +39,11 @@ def message(exc: BeleidszoekerError) -> str:
         return (
             "De zoekindex is niet beschikbaar. Vraag de beheerder om "
             "`beleidszoeker index` uit te voeren."
+        )
+    if isinstance(exc, DatabaseError):
+        return (
+            "De database met de zoekindex is niet bereikbaar of nog leeg. Vraag de beheerder "
+            "om de database te controleren of `beleidszoeker index --to-database` uit te voeren."
         )
     return "Er ging iets mis bij het zoeken. Probeer het opnieuw."
 

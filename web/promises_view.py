@@ -95,7 +95,7 @@ def register_page():
     except UnknownDocumentError as exc:
         error, status = message(exc), 400
     limit = None if form.show_all else PAGE
-    docs = list_documents(searcher.index)
+    docs = list_documents(searcher.store)
     page = render_template(
         "beloften.html",
         form=form,
@@ -130,7 +130,7 @@ def register_csv():
 
 def _target_years(searcher) -> list[int]:
     years: set[int] = set()
-    for p in get_register(searcher.index).promises:
+    for p in get_register(searcher.store).promises:
         if isinstance(p.target_year, int):
             years.add(p.target_year)
         elif isinstance(p.target_year, str):

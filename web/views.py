@@ -51,7 +51,7 @@ class Choices:
 
 
 def _choices(searcher: Searcher) -> Choices:
-    docs = list_documents(searcher.index)
+    docs = list_documents(searcher.store)
     years = sorted({d.year for d in docs if d.year is not None}, reverse=True)
     return Choices(docs, years)
 
@@ -99,7 +99,7 @@ def document(doc_id: str):
     """A document's cleaned text with the cited span (``?start=&end=``) marked."""
     try:
         # Only ids of the loaded index are accepted, so no id can name a file of its own.
-        doc = document_text(get_searcher().index, doc_id)
+        doc = document_text(get_searcher().store, doc_id)
     except UnknownDocumentError:
         abort(404)
     text = doc.text
@@ -124,7 +124,7 @@ def document(doc_id: str):
 
 def _original(doc: DocumentText, span: tuple[int, int] | None) -> OriginalPage | None:
     """The PDF page viewer's data, for a PDF when PDF.js is installed."""
-    index = get_searcher().index
+    index = get_searcher().store
     is_pdf = index.documents[doc.id].path.lower().endswith(".pdf")
     if not (is_pdf and doc.n_pages and current_app.config["PDFJS_AVAILABLE"]):
         return None
@@ -136,7 +136,7 @@ def _original(doc: DocumentText, span: tuple[int, int] | None) -> OriginalPage |
 def document_file(doc_id: str):
     """The original file, for the page viewer (the same as GET /api/documents/{id}/file)."""
     try:
-        path = find_file(get_searcher().index, current_settings().corpus_dir, doc_id)
+        path = find_file(get_searcher().store, current_settings().corpus_dir, doc_id)
     except (UnknownDocumentError, DocumentFileError):
         abort(404)
     return send_file(path, download_name=path.name, max_age=0)

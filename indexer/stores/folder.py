@@ -1,0 +1,143 @@
+"""The index folder (``indexer/store.py``'s build, FAISS + bm25s) behind the store interface.
+
+A thin wrapper over a loaded ``IndexData``: nothing is rebuilt or copied. Incremental
+segments (several immutable builds served as one) would live here: rows numbered across
+the segments, each method fanning out to them and merging, the interface unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+
+import numpy as np
+
+from indexer import vectors as ann
+from indexer.cleaning import CleanText
+from indexer.schema import Chunk
+from indexer.sentence_terms import SentenceTerms, build_sentence_terms
+from indexer.store import IndexData, vector_specs
+from indexer.stores.base import IndexStore
+from indexer.words import WordBoxes
+
+
+class FolderStore(IndexStore):
+    """One loaded build of the index folder."""
+
+    def __init__(self, index: IndexData) -> None:
+        self.index = index
+        self.manifest = index.manifest
+        self.documents = index.documents
+        self.decompounder = getattr(index.keyword, "decompounder", None)
+        self._specs = vector_specs(index.manifest)
+
+    @property
+    def identity(self) -> str:
+        return str(self.index.path)
+
+    @property
+    def n_passages(self) -> int:
+        return len(self.index.chunks)
+
+    def passages(self, rows: Sequence[int]) -> list[Chunk]:
+        chunks = self.index.chunks
+        return [chunks[int(r)] for r in rows]
+
+    def rows_of_chunks(self, chunk_ids: Sequence[str]) -> list[int]:
+        return [self.index.chunk_row(c) for c in chunk_ids]
+
+    @cached_property
+    def _doc_rows(self) -> dict[str, np.ndarray]:
+        return self.index.document_rows()  # from the passage columns, no Chunk made
+
+    def document_rows(self, document_ids: Iterable[str]) -> np.ndarray:
+        parts = [self._doc_rows.get(d, np.zeros(0, np.int64)) for d in document_ids]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+    def keyword_search(
+        self, query: str, k: int, rows: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        mask = None
+        if rows is not None:
+            mask = np.zeros(self.n_passages, dtype=bool)
+            mask[rows] = True
+        return self.index.keyword.search(query, k, mask)
+
+    def term_postings(
+        self, terms: Sequence[str], rows: np.ndarray
+    ) -> dict[str, tuple[int, np.ndarray]]:
+        keyword = self.index.keyword
+        out = {}
+        for t in terms:
+            if t in keyword._vocab:
+                held = keyword._postings(t)
+                out[t] = (len(held), held[np.isin(held, rows)])
+        return out
+
+    def keyword_coverage(self, query: str, rows: Sequence[int]) -> np.ndarray:
+        return self.index.keyword.coverage(query, np.asarray(rows, dtype=np.int64))
+
+    def dense_passages(self, query: np.ndarray, k: int, rows: np.ndarray | None) -> np.ndarray:
+        q = query.reshape(1, -1)
+        return ann.search(self.index.dense, self._specs["passages"], self.index.vectors, q, k, rows)
+
+    def dense_sentences(self, query: np.ndarray, k: int, rows: np.ndarray | None) -> np.ndarray:
+        sentences = self.index.sentences
+        if sentences is None or not sentences.dense.ntotal:
+            return np.zeros(0, np.int64)
+        allowed = None if rows is None else np.flatnonzero(np.isin(sentences.rows, rows))
+        q = query.reshape(1, -1)
+        k = min(k, sentences.dense.ntotal)
+        spec = self._specs["sentences"]
+        ids = ann.search(sentences.dense, spec, sentences.vectors, q, k, allowed)
+        return np.asarray(sentences.rows[ids], np.int64)
+
+    def passage_vectors(self, rows: Sequence[int]) -> np.ndarray:
+        return self.index.vectors[np.asarray(rows, dtype=np.int64)]
+
+    def sentence_vectors(self, ids: Sequence[int]) -> np.ndarray:
+        return self.index.sentences.vectors[np.asarray(ids, dtype=np.int64)]
+
+    def sentence_vector_array(self) -> np.ndarray | None:
+        return None if self.index.sentences is None else self.index.sentences.vectors
+
+    @property
+    def n_sentences(self) -> int:
+        return 0 if self.index.sentences is None else len(self.index.sentences.rows)
+
+    def sentence_places(self) -> tuple[np.ndarray, np.ndarray]:
+        s = self.index.sentences
+        if s is None:
+            return np.zeros(0, np.int32), np.zeros((0, 2), np.int32)
+        return s.rows, s.spans
+
+    @cached_property
+    def _terms(self) -> SentenceTerms:
+        # An index held in memory without the arrays (a test's) gets them computed here.
+        if self.index.terms is not None:
+            return self.index.terms
+        stored = self.index.sentences
+        rows, spans = (stored.rows, stored.spans) if stored is not None else (None, None)
+        return build_sentence_terms(
+            self.index.chunks, self.index.documents, self.decompounder, rows, spans
+        )
+
+    def sentence_terms(self) -> SentenceTerms:
+        return self._terms
+
+    def clean_text(self, document_id: str) -> CleanText:
+        return self.index.clean_text(document_id)
+
+    def word_boxes(self, document_id: str) -> WordBoxes | None:
+        return self.index.word_boxes(document_id)
+
+    def file(self, name: str) -> bytes | None:
+        if name in self.index.files:
+            content = self.index.files[name]
+            return content.encode("utf-8") if isinstance(content, str) else content
+        if self.index.path is None:
+            return None
+        try:
+            return (self.index.path / name).read_bytes()
+        except FileNotFoundError:
+            return None

@@ -1,0 +1,229 @@
+"""Write a built index into PostgreSQL as a new version, published in one commit.
+
+Everything of the version (documents, passages, sentences, terms, vectors, HNSW indexes) is
+written inside one transaction that ends by pointing ``bz_published`` at it: a run killed
+half-way is rolled back by the server and the previous version stays served. Versions older
+than the one before are dropped afterwards (the one before stays for requests still on it).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from indexer.keyword import terms
+from indexer.offsets import OffsetRuns
+from indexer.promises import FILE as PROMISES
+from indexer.promises import VECTORS as PROMISE_VECTORS
+from indexer.sentence_terms import FOLDER as TERMS_FOLDER
+from indexer.stores.folder import FolderStore
+from indexer.stores.pg_schema import VERSIONED, connect, create_schema
+
+KEEP_PREVIOUS = 1
+# Passages with no key word at all still count one token, as in the embedded bm25s index.
+EMPTY_TOKEN = "∅"
+
+Say = Callable[[str], None]
+
+
+def write_version(url: str, store: FolderStore, say: Say = lambda _: None) -> int:
+    """Copy a loaded index folder into the database as a new published version; its number."""
+    index = store.index
+    dim = int(index.vectors.shape[1])
+    conn = connect(url, vector=False)
+    try:
+        create_schema(conn, dim)
+        with conn.transaction():
+            # One writer at a time; readers are never blocked.
+            conn.execute("SELECT pg_advisory_xact_lock(7312)")
+            version = int(conn.execute("SELECT nextval('bz_version_seq')").fetchone()[0])
+            say(f"writing version {version}")
+            _documents(conn, version, store)
+            say(f"{len(index.documents)} documents")
+            lengths = _passages(conn, version, store)
+            say(f"{len(index.chunks)} passages and their terms")
+            n_sentences = _sentences(conn, version, store)
+            say(f"{n_sentences} sentences")
+            _files(conn, version, store)
+            _vector_indexes(conn, version)
+            say("vector indexes built")
+            conn.execute(
+                "INSERT INTO bz_versions (version, manifest, n_passages, n_sentences, avg_length)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (
+                    version,
+                    json.dumps(index.manifest),
+                    len(index.chunks),
+                    n_sentences,
+                    float(np.mean(lengths)) if lengths else 1.0,
+                ),
+            )
+            conn.execute(
+                "INSERT INTO bz_published (id, version) VALUES (1, %s) "
+                "ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version",
+                (version,),
+            )
+        say(f"version {version} published")
+        drop_old_versions(conn, version)
+        # Fresh statistics, so the planner knows the sizes (graph or scan, join order).
+        for table in ("bz_passages", "bz_sentences", "bz_terms", "bz_documents"):
+            conn.execute(f"ANALYZE {table}")
+        return version
+    finally:
+        conn.close()
+
+
+def drop_old_versions(conn: Any, published: int) -> None:
+    """Drop every version older than the ``KEEP_PREVIOUS`` before ``published``."""
+    rows = conn.execute(
+        "SELECT version FROM bz_versions WHERE version < %s ORDER BY version DESC", (published,)
+    ).fetchall()
+    for (old,) in rows[KEEP_PREVIOUS:]:
+        with conn.transaction():
+            for part in ("passages", "sentences"):
+                conn.execute(f"DROP INDEX IF EXISTS bz_{part}_hnsw_{int(old)}")
+            for table in VERSIONED:
+                conn.execute(f"DELETE FROM {table} WHERE version = %s", (old,))
+            conn.execute("DELETE FROM bz_versions WHERE version = %s", (old,))
+    # Rows of runs killed before they published were never committed: nothing to clean.
+
+
+def _documents(conn: Any, version: int, store: FolderStore) -> None:
+    with conn.cursor().copy(
+        "COPY bz_documents (document_id, version, year, data, text, offsets, words) FROM STDIN"
+    ) as copy:
+        for doc in store.documents.values():
+            clean = store.clean_text(doc.id)
+            offsets = clean.offsets
+            runs = offsets if isinstance(offsets, OffsetRuns) else OffsetRuns.from_array(offsets)
+            words = store.word_boxes(doc.id)
+            copy.write_row(
+                (
+                    doc.id,
+                    version,
+                    doc.year,
+                    doc.model_dump_json(),
+                    clean.text,
+                    _npz(starts=runs.starts, values=runs.values, length=np.int64(runs.length)),
+                    None
+                    if words is None
+                    else _npz(spans=words.spans, pages=words.pages, boxes=words.boxes),
+                )
+            )
+
+
+def _passages(conn: Any, version: int, store: FolderStore) -> list[int]:
+    """Passages with their vectors, and the BM25 terms of each (as the embedded index
+    tokenises them: section and text, Dutch stems, compounds and their parts)."""
+    from pgvector.psycopg import register_vector
+    from psycopg.types.json import Jsonb
+
+    register_vector(conn)
+    index = store.index
+    lengths = []
+    cur = conn.cursor()
+    with cur.copy(
+        "COPY bz_passages (document_id, version, row, chunk_id, data, length, vector) "
+        "FROM STDIN WITH (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["text", "int8", "int4", "text", "jsonb", "int4", "vector"])
+        counts = []
+        for row, chunk in enumerate(index.chunks):
+            found = terms(chunk.embed_text(), store.decompounder) or [EMPTY_TOKEN]
+            counts.append(Counter(found))
+            lengths.append(len(found))
+            copy.write_row(
+                (
+                    chunk.document_id,
+                    version,
+                    row,
+                    chunk.id,
+                    Jsonb(chunk.model_dump()),
+                    len(found),
+                    np.asarray(index.vectors[row], np.float32),
+                )
+            )
+    with cur.copy(
+        "COPY bz_terms (document_id, version, row, term, tf) FROM STDIN WITH (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["text", "int8", "int4", "text", "int4"])
+        for row, (chunk, found) in enumerate(zip(index.chunks, counts, strict=True)):
+            for term, tf in found.items():
+                copy.write_row((chunk.document_id, version, row, term, tf))
+    return lengths
+
+
+def _sentences(conn: Any, version: int, store: FolderStore) -> int:
+    rows, spans = store.sentence_places()
+    if not len(rows):
+        return 0
+    vectors = store.index.sentences.vectors
+    chunks = store.index.chunks
+    with conn.cursor().copy(
+        "COPY bz_sentences (document_id, version, id, row, span_start, span_end, vector) "
+        "FROM STDIN WITH (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["text", "int8", "int4", "int4", "int4", "int4", "vector"])
+        for i, (row, (start, end)) in enumerate(zip(rows, spans, strict=True)):
+            copy.write_row(
+                (
+                    chunks[int(row)].document_id,
+                    version,
+                    i,
+                    int(row),
+                    int(start),
+                    int(end),
+                    np.asarray(vectors[i], np.float32),
+                )
+            )
+    return len(rows)
+
+
+def _files(conn: Any, version: int, store: FolderStore) -> None:
+    """The build's other files (promise register, compound vocabulary) and the sentence
+    key-word arrays, as they are."""
+    files: dict[str, bytes] = {}
+    for name in (PROMISES, PROMISE_VECTORS):
+        raw = store.file(name)
+        if raw is not None:
+            files[name] = raw
+    vocabulary = sorted(store.decompounder.vocabulary) if store.decompounder else []
+    files["keyword/compound_vocabulary.json"] = json.dumps(vocabulary, ensure_ascii=False).encode()
+    arrays = store.sentence_terms()
+    for name in ("vocabulary", "first", "starts", "ends", "vector_rows"):
+        files[f"{TERMS_FOLDER}/{name}.npy"] = _npy(getattr(arrays, name))
+    for name in ("sentence_terms", "postings", "context_terms", "passage_terms", "section_terms"):
+        csr = getattr(arrays, name)
+        files[f"{TERMS_FOLDER}/{name}.ptr.npy"] = _npy(csr.ptr)
+        files[f"{TERMS_FOLDER}/{name}.ids.npy"] = _npy(csr.ids)
+    with conn.cursor().copy("COPY bz_files (version, name, data) FROM STDIN") as copy:
+        for name, data in files.items():
+            copy.write_row((version, name, data))
+
+
+def _vector_indexes(conn: Any, version: int) -> None:
+    """An HNSW graph (inner product: the vectors are L2-normalised) per table, for this
+    version only: a partial index, so a search of one version never walks another's."""
+    for part in ("passages", "sentences"):
+        conn.execute(
+            f"CREATE INDEX bz_{part}_hnsw_{version} ON bz_{part} "
+            f"USING hnsw (vector vector_ip_ops) WITH (m = 16, ef_construction = 64) "
+            f"WHERE version = {version}"
+        )
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _npz(**arrays: Any) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
