@@ -341,6 +341,12 @@ def growth(rows: list[dict]) -> list[str]:
         if not ya or not yb:
             continue
         k = float(np.log(yb / ya) / np.log(b["passages"] / a["passages"]))
+        if k < 0:  # no cost falls as the index grows: the two runs differ by their load
+            lines.append(
+                f"| {name} | {k:.2f} | not estimated: fell between the runs (noise) | "
+                f"{'≤' if kind == 'max' else '≥'} {target:g} |"
+            )
+            continue
         at_1m = yb * (1_000_000 / b["passages"]) ** k
         ok = at_1m <= target if kind == "max" else at_1m >= target
         lines.append(
