@@ -51,36 +51,31 @@ def free_port() -> int:
 
 
 class Server:
-    """``beleidszoeker serve`` in a child process, on loopback."""
+    """``beleidszoeker serve`` in a child process, on loopback: over the index folder, or over
+    PostgreSQL when ``database_url`` is given."""
 
-    def __init__(self, index: Path) -> None:
+    def __init__(self, index: Path, database_url: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "beleidszoeker.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--index",
-            str(index),
-        ]
+        cmd = [sys.executable, "-m", "beleidszoeker.cli", "serve", "--host", "127.0.0.1"]
+        cmd += ["--port", str(self.port), "--index", str(index)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("BELEIDSZOEKER_DATABASE_URL", None)
+        if database_url:
+            env["BELEIDSZOEKER_DATABASE_URL"] = database_url
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
 
-    def wait(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def wait(self, timeout: float = 300.0) -> float:
+        """Seconds until ``/api/health`` answers (model and index loaded)."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
             try:
                 if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
-                    return
+                    return round(time.monotonic() - t0, 2)
             except httpx.HTTPError:
                 pass
             time.sleep(0.25)

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.ingest_bench import _copy_cache
+from benchmarks.sections import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -198,13 +199,7 @@ def write_markdown(results: dict, path: Path) -> None:
             END,
         ]
     )
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Store benchmarks\n"
-    if START in text:
-        before, rest = text.split(START, 1)
-        text = before + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    write_section(path, section, START, END, "Store benchmarks")
 
 
 def main() -> None:

@@ -17,8 +17,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -26,7 +24,8 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.http_load import free_port, run_phase
+from benchmarks.http_load import Server, run_phase
+from benchmarks.sections import write_section
 from eval.questions import load_questions
 from eval.scoring import DEFAULT_QUESTIONS
 
@@ -47,44 +46,6 @@ NOTES = [
     "  did not fit the time on this shared machine: the HNSW path is exercised by",
     "  `tests/test_store_contract.py`, not timed.",
 ]
-
-
-class Server:
-    """``beleidszoeker serve`` over one store, in a child process on loopback."""
-
-    def __init__(self, index: Path, database_url: str | None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("BELEIDSZOEKER_DATABASE_URL", None)
-        if database_url:
-            env["BELEIDSZOEKER_DATABASE_URL"] = database_url
-        cmd = [sys.executable, "-m", "beleidszoeker.cli", "serve", "--port", str(self.port)]
-        cmd += ["--index", str(index)]
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-
-    def wait(self, timeout: float = 300.0) -> float:
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
-                    return round(time.monotonic() - t0, 2)
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise RuntimeError("server did not become healthy in time")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def measure(index: Path, database_url: str | None, questions: list[str], requests: int) -> dict:
@@ -169,13 +130,7 @@ def write_markdown(results: dict, path: Path) -> None:
             END,
         ]
     )
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Store benchmarks\n"
-    if START in text:
-        before, rest = text.split(START, 1)
-        text = before + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    write_section(path, section, START, END, "Store benchmarks")
 
 
 def _server_versions(url: str) -> tuple[str, str]:
