@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 STEMMER = "dutch"
+# BM25 (bm25s' Lucene variant); the PostgreSQL store computes the same scores in SQL.
+BM25_K1, BM25_B = 1.2, 0.75
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _MIN_PART = 4
 # Dutch linking sounds, tried before the bare join: "gezondheid-s-centrum", "boek-en-kast".
@@ -181,7 +183,7 @@ class KeywordIndex:
         import bm25s
 
         decompounder = Decompounder.from_texts(texts)
-        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
         corpus_terms = [terms(t, decompounder) or ["∅"] for t in texts]  # bm25s needs a token
         retriever.index(corpus_terms, show_progress=False)
         return cls(retriever, decompounder)

@@ -25,7 +25,7 @@ import numpy as np
 from beleidszoeker.errors import DatabaseError
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
-from indexer.keyword import Decompounder, terms
+from indexer.keyword import BM25_B, BM25_K1, Decompounder, terms
 from indexer.offsets import OffsetRuns
 from indexer.schema import Chunk, Document
 from indexer.sentence_terms import FOLDER as TERMS_FOLDER
@@ -35,8 +35,8 @@ from indexer.stores.base import IndexStore
 from indexer.stores.pg_schema import EMPTY, connect, redacted
 from indexer.words import WordBoxes
 
-# The embedded keyword index's BM25 parameters (``KeywordIndex.build``: bm25s, Lucene).
-K1, B = 1.2, 0.75
+# The embedded keyword index's BM25 parameters, so both stores rank alike.
+K1, B = BM25_K1, BM25_B
 # HNSW: candidates kept while walking the graph (pgvector allows up to 1000).
 EF_SEARCH = 1000
 
