@@ -52,14 +52,22 @@ def free_port() -> int:
 
 class Server:
     """``beleidszoeker serve`` in a child process, on loopback: over the index folder, or over
-    PostgreSQL when ``database_url`` is given."""
+    PostgreSQL when ``database_url`` is given. With ``standin`` (a synthetic corpus' source
+    file) the server embeds with the scale benchmark's stand-in, as that index was built."""
 
-    def __init__(self, index: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self, index: Path, database_url: str | None = None, standin: Path | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "beleidszoeker.cli", "serve", "--host", "127.0.0.1"]
-        cmd += ["--port", str(self.port), "--index", str(index)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        cmd = [sys.executable, "-m", "beleidszoeker.cli"]
+        if standin is not None:
+            from benchmarks.synthetic import STANDIN_SPEC
+
+            cmd = [sys.executable, "-m", "benchmarks.standin_serve", str(standin)]
+            env["BELEIDSZOEKER_EMBEDDER"] = STANDIN_SPEC
+        cmd += ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--index", str(index)]
         env.pop("BELEIDSZOEKER_DATABASE_URL", None)
         if database_url:
             env["BELEIDSZOEKER_DATABASE_URL"] = database_url

@@ -25,6 +25,10 @@ from indexer.stores.folder import FolderStore
 from indexer.stores.pg_schema import VERSIONED, connect, create_schema
 
 KEEP_PREVIOUS = 1
+# pgvector's HNSW graph per vector besides the vector itself: m = 16 gives 32 neighbours on the
+# ground layer, each a 6-byte item pointer plus its distance while building, and headers.
+GRAPH_BYTES_PER_VECTOR = 400
+MAX_BUILD_MEMORY_MB = 8192
 # Passages with no key word at all still count one token, as in the embedded bm25s index.
 EMPTY_TOKEN = "∅"
 
@@ -208,13 +212,33 @@ def _files(conn: Any, version: int, store: FolderStore) -> None:
 
 def _vector_indexes(conn: Any, version: int) -> None:
     """An HNSW graph (inner product: the vectors are L2-normalised) per table, for this
-    version only: a partial index, so a search of one version never walks another's."""
+    version only: a partial index, so a search of one version never walks another's.
+
+    pgvector builds fast only while the graph fits in ``maintenance_work_mem`` (64 MB by
+    default: about 40,000 of these vectors); past it the build slows many times over. So the
+    transaction asks for what the largest graph needs, up to ``MAX_BUILD_MEMORY_MB``."""
+    n = conn.execute("SELECT count(*) FROM bz_sentences WHERE version = %s", (version,)).fetchone()[
+        0
+    ]
+    dim = int(conn.execute("SELECT vector_dims(vector) FROM bz_passages LIMIT 1").fetchone()[0])
+    need_mb = int(n * (4 * dim + GRAPH_BYTES_PER_VECTOR) * 1.25 / 2**20) + 64
+    have_mb = _setting_mb(conn, "maintenance_work_mem")
+    if need_mb > have_mb:
+        mb = min(need_mb, MAX_BUILD_MEMORY_MB)
+        conn.execute(f"SET LOCAL maintenance_work_mem = '{mb}MB'")
     for part in ("passages", "sentences"):
         conn.execute(
             f"CREATE INDEX bz_{part}_hnsw_{version} ON bz_{part} "
             f"USING hnsw (vector vector_ip_ops) WITH (m = 16, ef_construction = 64) "
             f"WHERE version = {version}"
         )
+
+
+def _setting_mb(conn: Any, name: str) -> int:
+    value, unit = conn.execute(
+        "SELECT setting::bigint, unit FROM pg_settings WHERE name = %s", (name,)
+    ).fetchone()
+    return int(value) * {"kB": 1, "8kB": 8, "MB": 1024}.get(unit or "kB", 1) // 1024
 
 
 def _npy(array: np.ndarray) -> bytes:
