@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import numpy as np
 import pytest
 
 from benchmarks import scale_bench
+from benchmarks.http_load import Server
 from benchmarks.synthetic import (
     StandInEmbedder,
     build_source,
@@ -86,3 +88,13 @@ def test_benchmark_runs_end_to_end_on_a_small_corpus(source, tmp_path, monkeypat
     assert 0.9 <= run["recall"]["passages"] <= 1 and 0.9 <= run["recall"]["sentences"] <= 1
     assert f"| {run['passages']} | {run['sentences']} |" in (out / "scale.md").read_text()
     assert (out / "scale.png").stat().st_size > 1000
+    # The store benchmark serves this index over HTTP with the same stand-in embedder.
+    server = Server(work / "index-300", None, work / "source.npz")
+    try:
+        server.wait(120)
+        question = "welke projecten gaan over waterstof?"
+        hits = httpx.get(f"{server.url}/api/search", params={"q": question}, timeout=60).json()
+        results = hits["results"]
+        assert results and "waterstof" in results[0]["text"].lower()
+    finally:
+        server.stop()
