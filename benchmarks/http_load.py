@@ -117,10 +117,10 @@ def run_phase(
                     q = questions[issued % len(questions)]
                     issued += 1
                 t0 = time.perf_counter()
-                r = http.get(f"/api/{endpoint}", params={"q": q})
+                status = get(http, f"/api/{endpoint}", {"q": q})
                 ms = (time.perf_counter() - t0) * 1000
                 with lock:
-                    samples.append((ms, r.status_code))
+                    samples.append((ms, status))
 
     t0 = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
@@ -139,6 +139,14 @@ def run_phase(
         "p95_ms": pct(all_ms, 95),
         "mean_ms": round(statistics.fmean(all_ms), 1) if all_ms else None,
     }
+
+
+def get(http: httpx.Client, path: str, params: dict[str, str]) -> int:
+    """The status of one request; 0 when it timed out (an error counted, not a crash)."""
+    try:
+        return http.get(path, params=params).status_code
+    except httpx.TimeoutException:
+        return 0
 
 
 def pct(values: list[float], p: float) -> float | None:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.http_load import Server, run_phase
+from benchmarks.http_load import Server, get, pct, run_phase
 from benchmarks.sections import write_section
 from eval.questions import load_questions
 from eval.scoring import DEFAULT_QUESTIONS
@@ -91,14 +91,13 @@ def _phase(url: str, mode: str, questions: list[str], requests: int) -> dict:
     errors = 0
     with httpx.Client(base_url=url, timeout=60) as http:
         for q in questions:  # warm: every question's vector cached before timing
-            http.get("/api/search", params={"q": q, "mode": mode})
+            get(http, "/api/search", {"q": q, "mode": mode})
         for i in range(requests):
             q = questions[i % len(questions)]
             t0 = time.perf_counter()
-            r = http.get("/api/search", params={"q": q, "mode": mode})
+            status = get(http, "/api/search", {"q": q, "mode": mode})
             samples.append((time.perf_counter() - t0) * 1000)
-            errors += r.status_code != 200
-    from benchmarks.http_load import pct
+            errors += status != 200
 
     return {
         "requests": len(samples),

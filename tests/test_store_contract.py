@@ -191,6 +191,41 @@ def test_the_api_over_an_empty_database_is_a_503_saying_what_to_run(fixture_sett
     assert page.status_code == 503 and "index --to-database" in page.text
 
 
+def test_an_index_written_in_an_older_layout_says_to_write_it_again(
+    fixture_index, fixture_settings, pg_url
+):
+    import psycopg
+
+    from indexer.stores.factory import publish_to_database
+    from indexer.stores.postgres import PostgresStore
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE oud")
+    url = pg_url.replace("/postgres?", "/oud?")
+    publish_to_database(fixture_settings.with_overrides(database_url=url))
+    PostgresStore.open(url, fixture_settings.embedder)  # the current layout opens
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE bz_versions SET manifest = manifest - 'database_layout'")
+    with pytest.raises(DatabaseError, match="older Beleidszoeker.*index --to-database"):
+        PostgresStore.open(url, fixture_settings.embedder)
+
+
+def test_keyword_weights_are_bm25_of_the_version(pg_settings, fixture_index):
+    """The stored weight of a term in a passage is what the folder's BM25 gives that passage
+    for a question of that one term."""
+    import psycopg
+
+    with psycopg.connect(pg_settings.database_url) as conn:
+        rows = conn.execute(
+            "SELECT t.row, t.weight FROM bz_terms t JOIN bz_published p ON p.version = t.version"
+            " WHERE t.term = 'waterstof' ORDER BY t.weight DESC LIMIT 5"
+        ).fetchall()
+    assert rows
+    expected = dict(fixture_index.store.keyword_search("waterstof", 50))
+    for row, weight in rows:
+        assert weight == pytest.approx(expected[row], rel=1e-5)
+
+
 def test_an_unreachable_database_says_what_to_check():
     from indexer.stores.pg_schema import connect
 

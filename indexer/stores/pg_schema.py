@@ -16,6 +16,10 @@ from typing import Any
 from beleidszoeker.errors import DatabaseError
 
 INSTALL = "pip install -e '.[postgres]'"
+OLD_LAYOUT = (
+    "The database's published index was written by an older Beleidszoeker: run "
+    "`beleidszoeker index --to-database` to write it again."
+)
 EMPTY = (
     "The database holds no published index yet: run `beleidszoeker index --to-database` "
     "(with BELEIDSZOEKER_DATABASE_URL set) to write one."
@@ -74,8 +78,10 @@ CREATE TABLE IF NOT EXISTS bz_sentences (
 );
 CREATE INDEX IF NOT EXISTS bz_sentences_id ON bz_sentences (version, id);
 CREATE INDEX IF NOT EXISTS bz_sentences_row ON bz_sentences (version, row);
--- Keyword search: the Dutch terms of each passage (indexer.keyword.terms) with their
--- counts; BM25 is computed from these at query time.
+-- Keyword search: the Dutch terms of each passage (indexer.keyword.terms), their counts,
+-- and the term's BM25 weight in the passage under its version's statistics (a version never
+-- changes, so the weight is computed once, as bm25s does). A question's score is the sum of
+-- its terms' weights, read from the covering index alone.
 CREATE TABLE IF NOT EXISTS bz_terms (
     document_id text NOT NULL,
     version bigint NOT NULL,
@@ -84,12 +90,23 @@ CREATE TABLE IF NOT EXISTS bz_terms (
     tf integer NOT NULL,
     PRIMARY KEY (document_id, version, row, term)
 );
-CREATE INDEX IF NOT EXISTS bz_terms_term ON bz_terms (version, term);
+ALTER TABLE bz_terms ADD COLUMN IF NOT EXISTS weight real NOT NULL DEFAULT 0;
+DROP INDEX IF EXISTS bz_terms_term;
+CREATE INDEX IF NOT EXISTS bz_terms_weight ON bz_terms (version, term) INCLUDE (row, weight);
+-- How many passages of a version hold each term (a reference table for Citus).
+CREATE TABLE IF NOT EXISTS bz_df (
+    version bigint NOT NULL,
+    term text NOT NULL,
+    df integer NOT NULL,
+    PRIMARY KEY (version, term)
+);
 CREATE SEQUENCE IF NOT EXISTS bz_version_seq;
 """
 
 # Tables that hold the rows of a version (dropped with it).
-VERSIONED = ("bz_terms", "bz_sentences", "bz_passages", "bz_documents", "bz_files")
+VERSIONED = ("bz_terms", "bz_df", "bz_sentences", "bz_passages", "bz_documents", "bz_files")
+# What a version's rows look like; a store refuses versions written in another layout.
+LAYOUT = 2
 
 
 def connect(url: str, vector: bool = True) -> Any:

@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from indexer.keyword import terms
+from indexer.keyword import BM25_B, BM25_K1, idf, terms
 from indexer.offsets import OffsetRuns
 from indexer.promises import FILE as PROMISES
 from indexer.promises import VECTORS as PROMISE_VECTORS
 from indexer.sentence_terms import FOLDER as TERMS_FOLDER
 from indexer.stores.folder import FolderStore
-from indexer.stores.pg_schema import VERSIONED, connect, create_schema
+from indexer.stores.pg_schema import LAYOUT, VERSIONED, connect, create_schema
 
 KEEP_PREVIOUS = 1
 # pgvector's HNSW graph per vector besides the vector itself: m = 16 gives 32 neighbours on the
@@ -61,7 +61,7 @@ def write_version(url: str, store: FolderStore, say: Say = lambda _: None) -> in
                 " VALUES (%s, %s, %s, %s, %s)",
                 (
                     version,
-                    json.dumps(index.manifest),
+                    json.dumps({**index.manifest, "database_layout": LAYOUT}),
                     len(index.chunks),
                     n_sentences,
                     float(np.mean(lengths)) if lengths else 1.0,
@@ -74,8 +74,10 @@ def write_version(url: str, store: FolderStore, say: Say = lambda _: None) -> in
             )
         say(f"version {version} published")
         drop_old_versions(conn, version)
-        # Fresh statistics, so the planner knows the sizes (graph or scan, join order).
-        for table in ("bz_passages", "bz_sentences", "bz_terms", "bz_documents"):
+        # Fresh statistics, so the planner knows the sizes (graph or scan, join order), and a
+        # visibility map, so keyword search reads the covering index without the table.
+        conn.execute("VACUUM (ANALYZE) bz_terms, bz_df")
+        for table in ("bz_passages", "bz_sentences", "bz_documents"):
             conn.execute(f"ANALYZE {table}")
         return version
     finally:
@@ -152,14 +154,30 @@ def _passages(conn: Any, version: int, store: FolderStore) -> list[int]:
                     np.asarray(index.vectors[row], np.float32),
                 )
             )
-    with cur.copy(
-        "COPY bz_terms (document_id, version, row, term, tf) FROM STDIN WITH (FORMAT BINARY)"
-    ) as copy:
-        copy.set_types(["text", "int8", "int4", "text", "int4"])
-        for row, (chunk, found) in enumerate(zip(index.chunks, counts, strict=True)):
-            for term, tf in found.items():
-                copy.write_row((chunk.document_id, version, row, term, tf))
+    df = Counter(term for found in counts for term in found)
+    _terms(cur, version, index.chunks, counts, lengths, df)
+    with cur.copy("COPY bz_df (version, term, df) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        copy.set_types(["int8", "text", "int4"])
+        for term, n in df.items():
+            copy.write_row((version, term, n))
     return lengths
+
+
+def _terms(cur: Any, version: int, chunks: Any, counts: list, lengths: list, df: Counter) -> None:
+    """Each passage's terms with their BM25 weight: bm25s' Lucene formula, in float32 as
+    bm25s stores it."""
+    n, avg = len(counts), (float(np.mean(lengths)) if lengths else 1.0)
+    weights = {term: idf(n, d) for term, d in df.items()}
+    with cur.copy(
+        "COPY bz_terms (document_id, version, row, term, tf, weight) FROM STDIN "
+        "WITH (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["text", "int8", "int4", "text", "int4", "float4"])
+        for row, (chunk, found) in enumerate(zip(chunks, counts, strict=True)):
+            norm = BM25_K1 * ((1 - BM25_B) + BM25_B * lengths[row] / avg)
+            for term, tf in found.items():
+                weight = np.float32(weights[term] * tf / (norm + tf))
+                copy.write_row((chunk.document_id, version, row, term, tf, float(weight)))
 
 
 def _sentences(conn: Any, version: int, store: FolderStore) -> int:

@@ -2,10 +2,10 @@
 
 One ``PostgresStore`` serves one published version; every query names it, so a version
 published meanwhile changes nothing for requests already running. Keyword search is BM25
-computed in SQL over the stored Dutch terms, with the IDF of ``indexer.keyword.idf`` and
-the k1/b of the embedded bm25s index; vectors are searched exactly while the build's
-manifest says its index is flat (small corpora: the same ranking as FAISS), else through
-the version's HNSW graph. Filters by document and year are SQL.
+summed in SQL from weights stored with the Dutch terms of each passage (written with the
+IDF of ``indexer.keyword.idf`` and the k1/b of the embedded bm25s index); vectors are
+searched exactly while the build's manifest says its index is flat (small corpora: the same
+ranking as FAISS), else through the version's HNSW graph. Filters by document and year are SQL.
 """
 
 from __future__ import annotations
@@ -25,41 +25,33 @@ import numpy as np
 from beleidszoeker.errors import DatabaseError
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
-from indexer.keyword import BM25_B, BM25_K1, Decompounder, terms
+from indexer.keyword import Decompounder, terms
 from indexer.offsets import OffsetRuns
 from indexer.schema import Chunk, Document
 from indexer.sentence_terms import FOLDER as TERMS_FOLDER
 from indexer.sentence_terms import Csr, SentenceTerms
 from indexer.store import check_compatible, vector_specs
 from indexer.stores.base import IndexStore
-from indexer.stores.pg_schema import EMPTY, connect, redacted
+from indexer.stores.pg_schema import EMPTY, LAYOUT, OLD_LAYOUT, connect, redacted
 from indexer.words import WordBoxes
 
-# The embedded keyword index's BM25 parameters, so both stores rank alike.
-K1, B = BM25_K1, BM25_B
 # HNSW: candidates kept while walking the graph (pgvector allows up to 1000).
 EF_SEARCH = 1000
 
+# BM25: the sum of the question's terms' stored weights (each counted as often as the
+# question repeats it), read from the covering index on (version, term).
 _BM25 = """
-WITH q AS (SELECT * FROM unnest(%(terms)s::text[], %(counts)s::int[]) AS q(term, n)),
-df AS (
-    SELECT t.term, count(*) AS df FROM bz_terms t
-    WHERE t.version = %(version)s AND t.term = ANY(%(terms)s) GROUP BY t.term
-)
-SELECT t.row, sum(
-    q.n * ln(1 + (%(n)s - df.df + 0.5) / (df.df + 0.5))
-    * t.tf / (%(k1)s * ((1 - %(b)s) + %(b)s * p.length / %(avg)s) + t.tf)
-) AS score
+SELECT t.row, sum(q.n * t.weight) AS score
 FROM bz_terms t
-JOIN q ON q.term = t.term
-JOIN df ON df.term = t.term
-JOIN bz_passages p
-  ON p.document_id = t.document_id AND p.version = t.version AND p.row = t.row
+JOIN unnest(%(terms)s::text[], %(counts)s::int[]) AS q(term, n) ON q.term = t.term
 WHERE t.version = %(version)s AND t.term = ANY(%(terms)s) {filter}
 GROUP BY t.row
 ORDER BY score DESC, t.row
 LIMIT %(k)s
 """
+# Summing the postings of common words groups up to a few hundred thousand rows: enough
+# memory per query that the grouping never spills to disk.
+WORK_MEM = "64MB"
 
 
 def current_version(url: str) -> int:
@@ -104,6 +96,7 @@ class _Pool:
                 conn = connect(self._url)
                 conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
                 conn.execute("SET hnsw.iterative_scan = relaxed_order")
+                conn.execute(f"SET work_mem = '{WORK_MEM}'")
             try:
                 yield conn
             finally:
@@ -166,6 +159,8 @@ class PostgresStore(IndexStore):
         if not found:  # dropped between the two reads: a newer one was published
             return cls.open(url, embedder)
         manifest, n_passages, n_sentences, avg_length = found[0]
+        if manifest.get("database_layout") != LAYOUT:
+            raise DatabaseError(OLD_LAYOUT)
         check_compatible(manifest, embedder, f"the database {redacted(url)}")  # type: ignore[arg-type]
         return cls(
             url,
@@ -261,10 +256,6 @@ class PostgresStore(IndexStore):
             "terms": list(counts),
             "counts": list(counts.values()),
             "version": self.version,
-            "n": self._n_passages,
-            "avg": self._avg_length,
-            "k1": K1,
-            "b": B,
             "k": int(k),
         }
         where = ""
@@ -280,8 +271,10 @@ class PostgresStore(IndexStore):
         if not terms:
             return {}
         found = self._query(
-            "SELECT term, count(*), array_agg(row) FILTER (WHERE row = ANY(%s)) FROM bz_terms "
-            "WHERE version = %s AND term = ANY(%s) GROUP BY term",
+            "SELECT d.term, d.df, (SELECT array_agg(t.row) FROM bz_terms t "
+            "  JOIN unnest(%s::int[]) AS r(row) ON r.row = t.row "
+            "  WHERE t.version = d.version AND t.term = d.term) "
+            "FROM bz_df d WHERE d.version = %s AND d.term = ANY(%s)",
             (np.asarray(rows, np.int64).tolist(), self.version, list(terms)),
         )
         return {t: (int(df), np.asarray(held or [], np.int64)) for t, df, held in found}
