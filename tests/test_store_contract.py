@@ -226,6 +226,22 @@ def test_keyword_weights_are_bm25_of_the_version(pg_settings, fixture_index):
         assert weight == pytest.approx(expected[row], rel=1e-5)
 
 
+def test_passages_past_the_kept_ones_are_read_again(pg_settings, fixture_index, monkeypatch):
+    """A question asks for more passages than the store keeps: all come back, in order."""
+    from indexer.stores import postgres
+
+    monkeypatch.setattr(postgres, "_KEEP_PASSAGES", 3)
+    store = postgres.PostgresStore.open(pg_settings.database_url, pg_settings.embedder)
+    folder = fixture_index.store
+    assert folder.n_passages >= 7
+    first = store.passages([0, 1, 2])
+    rows = [2, 6, 5, 4, 0, 3]  # kept ones first, then more than fit
+    assert [c.id for c in store.passages(rows)] == [c.id for c in folder.passages(rows)]
+    assert [c.id for c in store.passages([0, 1, 2])] == [c.id for c in first]
+    with pytest.raises(IndexError):
+        store.passages([folder.n_passages + 5])
+
+
 def test_an_unreachable_database_says_what_to_check():
     from indexer.stores.pg_schema import connect
 

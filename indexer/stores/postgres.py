@@ -191,27 +191,30 @@ class PostgresStore(IndexStore):
     # -- passages
     def passages(self, rows: Sequence[int]) -> list[Chunk]:
         rows = [int(r) for r in rows]
+        got: dict[int, Chunk] = {}
         with self._lock:
-            missing = sorted({r for r in rows if r not in self._passages})
+            for r in rows:
+                chunk = self._passages.get(r)
+                if chunk is not None:
+                    got[r] = chunk
+                    self._passages.move_to_end(r)
+        missing = sorted(set(rows) - got.keys())
         if missing:
             found = self._query(
                 "SELECT row, data FROM bz_passages WHERE version = %s AND row = ANY(%s)",
                 (self.version, missing),
             )
+            read = {int(row): Chunk.model_validate(data) for row, data in found}
+            got.update(read)
             with self._lock:
-                for row, data in found:
-                    self._passages[int(row)] = Chunk.model_validate(data)
                 # The passages read last are kept: a question reads its hits' sentences next.
+                self._passages.update(read)
                 while len(self._passages) > _KEEP_PASSAGES:
                     self._passages.popitem(last=False)
-        with self._lock:
-            out = []
-            for r in rows:
-                if r not in self._passages:
-                    raise IndexError(r)
-                self._passages.move_to_end(r)
-                out.append(self._passages[r])
-            return out
+        absent = [r for r in rows if r not in got]
+        if absent:
+            raise IndexError(absent[0])
+        return [got[r] for r in rows]
 
     def rows_of_chunks(self, chunk_ids: Sequence[str]) -> list[int]:
         found = dict(
