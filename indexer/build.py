@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,12 +20,15 @@ from indexer.embedders import get_embedder
 from indexer.keyword import STEMMER, KeywordIndex
 from indexer.reading import LocalRunner, ReadTask, Runner, document_record
 from indexer.schema import Chunk, Document
+from indexer.segments import Layout, Segment, SegmentChunks
 from indexer.sentence_terms import build_sentence_terms
 from indexer.sentences import split_sentences
 from indexer.store import (
     FORMAT_VERSION,
     MANIFEST,
     IndexData,
+    NewSegment,
+    SegmentPlan,
     SentenceVectors,
     builds_dir,
     load_index,
@@ -65,6 +69,8 @@ class BuildReport:
     promise_seconds: float = 0.0  # finding the promises (classifying, the rules, their vectors)
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    n_segments: int = 1  # segments of the index written (docs/segments.md)
+    merged: bool = False  # segments were folded into one (--optimize, or past the threshold)
 
 
 class Progress:
@@ -85,8 +91,13 @@ def build_index(
     progress: Progress | None = None,
     force: bool = False,
     runner: Runner | None = None,
+    optimize: bool = False,
 ) -> BuildReport:
     """Index ``settings.corpus_dir`` into ``settings.index_dir``.
+
+    A first index, ``force`` and ``optimize`` write the whole index as one segment; else the
+    documents read anew go into one new segment beside the kept ones, and removed or
+    replaced documents are masked (docs/segments.md), until ``settings.max_segments``.
 
     A file that cannot be read is skipped with its reason; the others are still indexed.
     When no file can be indexed at all, the existing index is left as it was. ``runner``
@@ -118,12 +129,14 @@ def build_index(
         and _register_current(settings, previous.manifest)
         # Other ANN settings rebuild the vector indexes (from the cache: no embedding).
         and previous.manifest.get("ann") == settings.ann.model_dump()
+        and not (optimize and _segmented(previous))
     ):
         report.up_to_date = True
         report.index_path = previous.path
         report.unchanged = sorted(previous.documents)
         report.skipped = [tuple(s) for s in previous.manifest.get("skipped", [])]
         report.n_chunks = len(previous.chunks)
+        report.n_segments = len(previous.segments)
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -212,6 +225,11 @@ def build_index(
             "The existing index, if any, is unchanged."
         )
 
+    kept = _kept_segments(settings, previous, documents, page_starts_of, force or optimize)
+    report.merged = kept is None and _segmented(previous)
+    if kept is not None:  # only the documents read anew are embedded, into a new segment
+        new_ids = [d for d in documents if d in page_starts_of]
+        chunks = [c for c in chunks if c.document_id in page_starts_of]
     embedder = get_embedder(settings.embedder)
     cache = VectorCache(settings.cache_dir / "vectors.sqlite")
     t_embed = time.perf_counter()
@@ -240,6 +258,26 @@ def build_index(
         cache.close()
     report.embed_seconds = time.perf_counter() - t_embed
     sentences = SentenceVectors(rows, spans, sentence_vectors)
+    plan = None
+    if kept is not None:
+        new = NewSegment(
+            new_ids,
+            chunks,
+            vectors,
+            sentences,
+            {p: ann.spec_for(n, settings.ann) for p, n in (("passages", len(chunks)),
+                                                          ("sentences", len(rows)))},
+        )  # fmt: skip
+        plan = SegmentPlan(previous.path, [s.entry for s in kept], new if new_ids else None)
+        # Everything global is computed over the live passages of every segment, in row
+        # order, exactly as a one-segment build of them would.
+        fresh = Segment({"documents": new_ids}, chunks, vectors, rows, spans, sentence_vectors)
+        layout = Layout([*kept, fresh] if new_ids else kept)
+        chunks = list(SegmentChunks(layout))
+        rows, spans = layout.sentence_places()
+        order = [d for s in layout.segments for d in s.live_documents]
+        documents = {d: documents[d] for d in order}
+        report.n_segments = len(layout.segments)
 
     progress.message("Trefwoordenindex bouwen")
     keyword = KeywordIndex.build([c.embed_text() for c in chunks])
@@ -268,24 +306,61 @@ def build_index(
         "corpus_fingerprint": fingerprint,
         "n_documents": len(documents),
         "n_chunks": len(chunks),
-        "n_sentences": len(sentence_texts),
+        "n_sentences": len(rows),
         "skipped": report.skipped,
         "promises": promises_meta,
         # How the vectors are indexed: the settings, and what they gave at this size.
         "ann": settings.ann.model_dump(),
         "vectors": {
             "passages": ann.spec_for(len(chunks), settings.ann),
-            "sentences": ann.spec_for(len(sentence_texts), settings.ann),
+            "sentences": ann.spec_for(len(rows), settings.ann),
         },
     }
     data = IndexData(
         manifest, documents, chunks, np.asarray(vectors, np.float32), keyword, sentences, terms
     )
     data.files = register_files
-    report.index_path = write_index(settings.index_dir, data, texts, words)
+    report.index_path = write_index(settings.index_dir, data, texts, words, plan)
     report.n_chunks = len(chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _segmented(index: IndexData | None) -> bool:
+    """Whether an index has several segments or masked documents (``--optimize`` folds it)."""
+    return index is not None and (len(index.segments) > 1 or any(s.deleted for s in index.segments))
+
+
+def _kept_segments(
+    settings: Settings,
+    previous: IndexData | None,
+    documents: dict[str, Document],
+    read_anew: dict[str, object],
+    whole: bool,
+) -> list[Segment] | None:
+    """The previous build's segments to keep, each with the documents now masked in it
+    (removed from the corpus, or read anew into the new segment); None: write everything
+    as one segment (a first index, ``whole``, other ANN settings, or past
+    ``settings.max_segments``)."""
+    if (
+        whole
+        or previous is None
+        or previous.path is None
+        or not previous.segments
+        or previous.manifest.get("ann") != settings.ann.model_dump()
+    ):
+        return None
+    kept = []
+    for segment in previous.segments:
+        ids = segment.entry["documents"]
+        masked = segment.deleted
+        deleted = [d for d in ids if d in masked or d not in documents or d in read_anew]
+        if len(deleted) == len(ids) and ids:
+            continue  # nothing of it is served any more: left out
+        kept.append(dataclasses.replace(segment, entry={**segment.entry, "deleted": deleted}))
+    if len(kept) + (1 if any(d in read_anew for d in documents) else 0) > settings.max_segments:
+        return None
+    return kept
 
 
 def _register_current(settings: Settings, manifest: dict[str, object]) -> bool:
