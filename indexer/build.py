@@ -144,8 +144,10 @@ def build_index(
         raise EmptyCorpusError(settings.corpus_dir)
 
     documents: dict[str, Document] = {}
-    texts: dict[str, CleanText] = {}
-    words: dict[str, WordBoxes] = {}
+    # Texts and word boxes of documents kept from the previous build are read from it when
+    # a write needs them: an add that keeps them in their segment never does.
+    texts: dict[str, CleanText] = _Kept(previous.clean_text if previous else None)
+    words: dict[str, WordBoxes | None] = _Kept(previous.word_boxes if previous else None)
     chunks: list[Chunk] = []
     page_starts_of: dict[str, list[int] | None] = {}  # documents read anew in this build
     old_by_path = {d.path: d for d in previous.documents.values()} if previous else {}
@@ -163,8 +165,6 @@ def build_index(
         changed = old is not None and old.id == src.doc_id and old.sha256 != src.sha256
         if changed and previous is not None:
             documents[old.id] = old  # its old sha256 makes the next run try again
-            texts[old.id] = previous.clean_text(old.id)
-            _keep_words(words, previous, old.id)
             chunks.extend(old_chunks.get(old.id, []))
             report.kept.append(src.relpath)
             reason += "; the previously indexed version is kept"
@@ -197,8 +197,6 @@ def build_index(
         if old is not None and old.sha256 == src.sha256 and old.id == src.doc_id:
             doc = document_record(src, meta, old.title if not meta.get("title") else None, old)
             documents[doc.id] = doc
-            texts[doc.id] = previous.clean_text(doc.id)
-            _keep_words(words, previous, doc.id)
             chunks.extend(old_chunks.get(doc.id, []))
             report.unchanged.append(src.relpath)
             continue
@@ -210,8 +208,7 @@ def build_index(
         doc = result.document
         documents[doc.id] = doc
         texts[doc.id] = result.text
-        if result.words is not None:
-            words[doc.id] = result.words
+        words[doc.id] = result.words  # None too: the previous version's boxes are not its
         page_starts_of[doc.id] = result.page_starts
         chunks.extend(result.chunks)
         (report.changed if old is not None else report.added).append(src.relpath)
@@ -425,7 +422,7 @@ def _promise_register(
 
         register = build_register(
             documents,
-            {d: t.text for d, t in texts.items()},
+            {d: texts[d].text for d in documents if d not in reuse},
             chunks,
             page_starts,
             old,
@@ -508,10 +505,23 @@ def _ocr_state(ocr: Ocr | None) -> str | None:
     return None if ocr is None or ocr.unavailable() else f"tesseract:{ocr.lang}"
 
 
-def _keep_words(words: dict[str, WordBoxes], previous: IndexData, doc_id: str) -> None:
-    kept = previous.word_boxes(doc_id)
-    if kept is not None:
-        words[doc_id] = kept
+class _Kept(dict):
+    """A dict whose missing keys are read from the previous build (``read``) when asked for."""
+
+    def __init__(self, read) -> None:
+        super().__init__()
+        self._read = read
+
+    def __missing__(self, key: str):
+        if self._read is None:
+            raise KeyError(key)
+        return self._read(key)
+
+    def get(self, key: str, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
 
 def _needs_reading(src: corpus.SourceFile, old: Document | None, max_bytes: float) -> bool:

@@ -321,3 +321,30 @@ def _global_ids(layout: Layout, i: int, local: np.ndarray, sentences: bool) -> n
     s = layout.segments[i]
     position = np.searchsorted(s.live_sentences, local)
     return layout.sentence_offsets[i] + position
+
+
+class MergedIndex:
+    """A FAISS-like view (``ntotal``, ``search``) of the vector indexes of every segment, by
+    global row (or sentence id), for code that searches ``IndexData.dense`` directly."""
+
+    def __init__(self, layout: Layout, sentences: bool = False) -> None:
+        self._layout = layout
+        self._sentences = sentences
+
+    @property
+    def ntotal(self) -> int:
+        layout = self._layout
+        return layout.n_sentences if self._sentences else layout.n_passages
+
+    def search(self, queries: np.ndarray, k: int, params: Any = None) -> tuple[Any, Any]:
+        """(scores, ids) of the ``k`` nearest per query, as ``faiss.Index.search``."""
+        queries = np.asarray(queries, np.float32)
+        queries = queries.reshape(-1, queries.shape[-1])
+        vectors = SegmentArray(self._layout, self._sentences)
+        scores = np.full((len(queries), k), -np.inf, np.float32)
+        ids = np.full((len(queries), k), -1, np.int64)
+        for i, q in enumerate(queries):
+            found = search(self._layout, q, k, None, self._sentences)
+            ids[i, : len(found)] = found
+            scores[i, : len(found)] = vectors[found] @ q if len(found) else []
+        return scores, ids

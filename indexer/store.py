@@ -37,6 +37,7 @@ from indexer.segments import (
     PARTS,
     SEGMENTS_DIR,
     Layout,
+    MergedIndex,
     Segment,
     SegmentArray,
     SegmentChunks,
@@ -275,7 +276,7 @@ def _write_segment(
     # Passages and texts as columns a server maps instead of parsing (indexer/columns.py).
     TextStore.write(folder / TEXTS, texts, ids)
     for doc_id in ids:
-        boxes = (words or {}).get(doc_id)
+        boxes = words.get(doc_id) if words is not None else None
         if boxes is not None:
             boxes.save(folder / TEXTS / f"{doc_id}.words.npz")
     ChunkTable.write(folder / CHUNKS, part.chunks, ids)
@@ -552,9 +553,13 @@ def _load_build(path: Path, manifest: dict[str, Any], index_dir: Path) -> IndexD
             texts: Mapping[str, CleanText] = base.texts
         else:
             layout = Layout(segments)
-            chunks, vectors, dense = SegmentChunks(layout), SegmentArray(layout), None
+            # FAISS-like views for code that searches ``dense`` itself (benchmarks).
+            chunks, vectors = SegmentChunks(layout), SegmentArray(layout)
+            dense = MergedIndex(layout)
             rows, spans = layout.sentence_places()
-            sentences = SentenceVectors(rows, spans, SegmentArray(layout, sentences=True))
+            sentences = SentenceVectors(
+                rows, spans, SegmentArray(layout, sentences=True), MergedIndex(layout, True)
+            )
             texts = SegmentTexts(segments)
     except Exception as exc:  # checksums matched, so the files were written wrong
         raise IndexMismatchError(

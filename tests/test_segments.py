@@ -100,6 +100,19 @@ def test_an_added_segment_lies_beside_the_first(shipped):
     assert np.array_equal(grown.terms.postings.ids, whole.terms.postings.ids)
     assert grown.keyword.decompounder.vocabulary == whole.keyword.decompounder.vocabulary
     assert not verify_build(grown.path, full=True)
+    # Code that searches the FAISS index itself gets the merged search over the segments:
+    # the same neighbours and scores (passages of equal score may swap places).
+    queries = np.asarray(whole.vectors[np.arange(0, len(whole.chunks), 37)], np.float32)
+    pairs = ((grown.dense, whole.dense), (grown.sentences.dense, whole.sentences.dense))
+    for merged, single in pairs:
+        assert merged.ntotal == single.ntotal
+        (m_scores, m_ids), (s_scores, s_ids) = (
+            merged.search(queries, 10),
+            single.search(queries, 10),
+        )
+        assert np.allclose(m_scores, s_scores, atol=1e-5)
+        same = [set(a) == set(b) for a, b in zip(m_ids, s_ids, strict=True)]
+        assert np.mean(same) >= 0.9 and np.array_equal(m_ids[:, 0], s_ids[:, 0])
 
 
 @pytest.mark.parametrize("layout", ["grown", "folded"])
