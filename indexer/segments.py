@@ -10,6 +10,7 @@ row to its segment; ``search`` fans a vector query out to every segment and merg
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -172,6 +173,7 @@ class SegmentChunks(Sequence[Chunk]):
 
     def __init__(self, layout: Layout) -> None:
         self._layout = layout
+        self._offsets = layout.row_offsets.tolist()
 
     def __len__(self) -> int:
         return self._layout.n_passages
@@ -182,8 +184,12 @@ class SegmentChunks(Sequence[Chunk]):
         i = int(i)
         if i < 0:
             i += len(self)
-        seg, local = self._layout.locate(np.asarray([i]))
-        return self._layout.segments[int(seg[0])].chunks[int(local[0])]
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        # One row at a time, many times per question: plain Python, no arrays made.
+        seg = bisect.bisect_right(self._offsets, i) - 1
+        segment = self._layout.segments[seg]
+        return segment.chunks[int(segment.live_rows[i - self._offsets[seg]])]
 
     def __iter__(self) -> Iterator[Chunk]:
         for s in self._layout.segments:

@@ -106,9 +106,8 @@ class FolderStore(IndexStore):
         return self.index.sentences.vectors[np.asarray(ids, dtype=np.int64)]
 
     def sentence_vector_array(self) -> np.ndarray | None:
-        if self.index.sentences is None or self.index.layout is not None:
-            return None  # over segments: read by id (``sentence_vectors``)
-        return self.index.sentences.vectors
+        # Over segments, a view that gathers the rows asked for from each segment's map.
+        return None if self.index.sentences is None else self.index.sentences.vectors
 
     @property
     def n_sentences(self) -> int:
