@@ -83,6 +83,13 @@ def index(
     corpus: CorpusOpt = None,
     index_dir: IndexOpt = None,
     force: Annotated[bool, typer.Option(help="rebuild even if nothing changed")] = False,
+    optimize: Annotated[
+        bool,
+        typer.Option(
+            "--optimize",
+            help="fold the index's segments into one (also done past BELEIDSZOEKER_MAX_SEGMENTS)",
+        ),
+    ] = False,
     ray: Annotated[
         bool,
         typer.Option(
@@ -135,7 +142,9 @@ def index(
             if ray_runner is not None:
                 err.print(f"Reading and embedding on Ray ({ray_address}).", highlight=False)
             with RichProgress(err) as progress:
-                report = build_index(settings, progress, force=force, runner=ray_runner)
+                report = build_index(
+                    settings, progress, force=force, runner=ray_runner, optimize=optimize
+                )
     except BeleidszoekerError as exc:
         raise _fail(exc) from exc
     from beleidszoeker.progress import print_build_report

@@ -130,6 +130,10 @@ class Settings(BaseSettings):
         True, description="find promises and targets while indexing (the /beloften register)"
     )
 
+    # `index` on a changed corpus writes a small segment for the documents read anew
+    # (docs/segments.md); past this many segments it folds them all into one.
+    max_segments: int = Field(8, ge=1, description="segments before `index` merges them")
+
     max_file_mb: float = Field(50.0, gt=0, description="larger files are skipped")
     ocr: bool = Field(True, description="read scanned PDF pages with Tesseract")
     ocr_lang: str = Field(

@@ -74,6 +74,13 @@ def print_build_report(console: Console, report: BuildReport) -> None:
             f"-> {escape(str(report.index_path))}",
             highlight=False,
         )
+        if report.merged:
+            console.print("  segments: folded into one (--optimize, or past the threshold)")
+        elif report.n_segments > 1:
+            console.print(
+                f"  segments: {report.n_segments} (only what changed was written; "
+                "`beleidszoeker index --optimize` folds them into one)"
+            )
         if report.n_promises:
             console.print(
                 f"  promise register: {report.n_promises} promises "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,12 +20,15 @@ from indexer.embedders import get_embedder
 from indexer.keyword import STEMMER, KeywordIndex
 from indexer.reading import LocalRunner, ReadTask, Runner, document_record
 from indexer.schema import Chunk, Document
+from indexer.segments import Layout, Segment, SegmentChunks
 from indexer.sentence_terms import build_sentence_terms
 from indexer.sentences import split_sentences
 from indexer.store import (
     FORMAT_VERSION,
     MANIFEST,
     IndexData,
+    NewSegment,
+    SegmentPlan,
     SentenceVectors,
     builds_dir,
     load_index,
@@ -65,6 +69,8 @@ class BuildReport:
     promise_seconds: float = 0.0  # finding the promises (classifying, the rules, their vectors)
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    n_segments: int = 1  # segments of the index written (docs/segments.md)
+    merged: bool = False  # segments were folded into one (--optimize, or past the threshold)
 
 
 class Progress:
@@ -85,8 +91,13 @@ def build_index(
     progress: Progress | None = None,
     force: bool = False,
     runner: Runner | None = None,
+    optimize: bool = False,
 ) -> BuildReport:
     """Index ``settings.corpus_dir`` into ``settings.index_dir``.
+
+    A first index, ``force`` and ``optimize`` write the whole index as one segment; else the
+    documents read anew go into one new segment beside the kept ones, and removed or
+    replaced documents are masked (docs/segments.md), until ``settings.max_segments``.
 
     A file that cannot be read is skipped with its reason; the others are still indexed.
     When no file can be indexed at all, the existing index is left as it was. ``runner``
@@ -118,12 +129,14 @@ def build_index(
         and _register_current(settings, previous.manifest)
         # Other ANN settings rebuild the vector indexes (from the cache: no embedding).
         and previous.manifest.get("ann") == settings.ann.model_dump()
+        and not (optimize and _segmented(previous))
     ):
         report.up_to_date = True
         report.index_path = previous.path
         report.unchanged = sorted(previous.documents)
         report.skipped = [tuple(s) for s in previous.manifest.get("skipped", [])]
         report.n_chunks = len(previous.chunks)
+        report.n_segments = len(previous.segments)
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -131,8 +144,10 @@ def build_index(
         raise EmptyCorpusError(settings.corpus_dir)
 
     documents: dict[str, Document] = {}
-    texts: dict[str, CleanText] = {}
-    words: dict[str, WordBoxes] = {}
+    # Texts and word boxes of documents kept from the previous build are read from it when
+    # a write needs them: an add that keeps them in their segment never does.
+    texts: dict[str, CleanText] = _Kept(previous.clean_text if previous else None)
+    words: dict[str, WordBoxes | None] = _Kept(previous.word_boxes if previous else None)
     chunks: list[Chunk] = []
     page_starts_of: dict[str, list[int] | None] = {}  # documents read anew in this build
     old_by_path = {d.path: d for d in previous.documents.values()} if previous else {}
@@ -150,8 +165,6 @@ def build_index(
         changed = old is not None and old.id == src.doc_id and old.sha256 != src.sha256
         if changed and previous is not None:
             documents[old.id] = old  # its old sha256 makes the next run try again
-            texts[old.id] = previous.clean_text(old.id)
-            _keep_words(words, previous, old.id)
             chunks.extend(old_chunks.get(old.id, []))
             report.kept.append(src.relpath)
             reason += "; the previously indexed version is kept"
@@ -184,8 +197,6 @@ def build_index(
         if old is not None and old.sha256 == src.sha256 and old.id == src.doc_id:
             doc = document_record(src, meta, old.title if not meta.get("title") else None, old)
             documents[doc.id] = doc
-            texts[doc.id] = previous.clean_text(doc.id)
-            _keep_words(words, previous, doc.id)
             chunks.extend(old_chunks.get(doc.id, []))
             report.unchanged.append(src.relpath)
             continue
@@ -197,8 +208,7 @@ def build_index(
         doc = result.document
         documents[doc.id] = doc
         texts[doc.id] = result.text
-        if result.words is not None:
-            words[doc.id] = result.words
+        words[doc.id] = result.words  # None too: the previous version's boxes are not its
         page_starts_of[doc.id] = result.page_starts
         chunks.extend(result.chunks)
         (report.changed if old is not None else report.added).append(src.relpath)
@@ -212,6 +222,11 @@ def build_index(
             "The existing index, if any, is unchanged."
         )
 
+    kept = _kept_segments(settings, previous, documents, page_starts_of, force or optimize)
+    report.merged = kept is None and _segmented(previous)
+    if kept is not None:  # only the documents read anew are embedded, into a new segment
+        new_ids = [d for d in documents if d in page_starts_of]
+        chunks = [c for c in chunks if c.document_id in page_starts_of]
     embedder = get_embedder(settings.embedder)
     cache = VectorCache(settings.cache_dir / "vectors.sqlite")
     t_embed = time.perf_counter()
@@ -240,6 +255,26 @@ def build_index(
         cache.close()
     report.embed_seconds = time.perf_counter() - t_embed
     sentences = SentenceVectors(rows, spans, sentence_vectors)
+    plan = None
+    if kept is not None:
+        new = NewSegment(
+            new_ids,
+            chunks,
+            vectors,
+            sentences,
+            {p: ann.spec_for(n, settings.ann) for p, n in (("passages", len(chunks)),
+                                                          ("sentences", len(rows)))},
+        )  # fmt: skip
+        plan = SegmentPlan(previous.path, [s.entry for s in kept], new if new_ids else None)
+        # Everything global is computed over the live passages of every segment, in row
+        # order, exactly as a one-segment build of them would.
+        fresh = Segment({"documents": new_ids}, chunks, vectors, rows, spans, sentence_vectors)
+        layout = Layout([*kept, fresh] if new_ids else kept)
+        chunks = list(SegmentChunks(layout))
+        rows, spans = layout.sentence_places()
+        order = [d for s in layout.segments for d in s.live_documents]
+        documents = {d: documents[d] for d in order}
+        report.n_segments = len(layout.segments)
 
     progress.message("Trefwoordenindex bouwen")
     keyword = KeywordIndex.build([c.embed_text() for c in chunks])
@@ -268,24 +303,61 @@ def build_index(
         "corpus_fingerprint": fingerprint,
         "n_documents": len(documents),
         "n_chunks": len(chunks),
-        "n_sentences": len(sentence_texts),
+        "n_sentences": len(rows),
         "skipped": report.skipped,
         "promises": promises_meta,
         # How the vectors are indexed: the settings, and what they gave at this size.
         "ann": settings.ann.model_dump(),
         "vectors": {
             "passages": ann.spec_for(len(chunks), settings.ann),
-            "sentences": ann.spec_for(len(sentence_texts), settings.ann),
+            "sentences": ann.spec_for(len(rows), settings.ann),
         },
     }
     data = IndexData(
         manifest, documents, chunks, np.asarray(vectors, np.float32), keyword, sentences, terms
     )
     data.files = register_files
-    report.index_path = write_index(settings.index_dir, data, texts, words)
+    report.index_path = write_index(settings.index_dir, data, texts, words, plan)
     report.n_chunks = len(chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _segmented(index: IndexData | None) -> bool:
+    """Whether an index has several segments or masked documents (``--optimize`` folds it)."""
+    return index is not None and (len(index.segments) > 1 or any(s.deleted for s in index.segments))
+
+
+def _kept_segments(
+    settings: Settings,
+    previous: IndexData | None,
+    documents: dict[str, Document],
+    read_anew: dict[str, object],
+    whole: bool,
+) -> list[Segment] | None:
+    """The previous build's segments to keep, each with the documents now masked in it
+    (removed from the corpus, or read anew into the new segment); None: write everything
+    as one segment (a first index, ``whole``, other ANN settings, or past
+    ``settings.max_segments``)."""
+    if (
+        whole
+        or previous is None
+        or previous.path is None
+        or not previous.segments
+        or previous.manifest.get("ann") != settings.ann.model_dump()
+    ):
+        return None
+    kept = []
+    for segment in previous.segments:
+        ids = segment.entry["documents"]
+        masked = segment.deleted
+        deleted = [d for d in ids if d in masked or d not in documents or d in read_anew]
+        if len(deleted) == len(ids) and ids:
+            continue  # nothing of it is served any more: left out
+        kept.append(dataclasses.replace(segment, entry={**segment.entry, "deleted": deleted}))
+    if len(kept) + (1 if any(d in read_anew for d in documents) else 0) > settings.max_segments:
+        return None
+    return kept
 
 
 def _register_current(settings: Settings, manifest: dict[str, object]) -> bool:
@@ -350,7 +422,7 @@ def _promise_register(
 
         register = build_register(
             documents,
-            {d: t.text for d, t in texts.items()},
+            {d: texts[d].text for d in documents if d not in reuse},
             chunks,
             page_starts,
             old,
@@ -433,10 +505,23 @@ def _ocr_state(ocr: Ocr | None) -> str | None:
     return None if ocr is None or ocr.unavailable() else f"tesseract:{ocr.lang}"
 
 
-def _keep_words(words: dict[str, WordBoxes], previous: IndexData, doc_id: str) -> None:
-    kept = previous.word_boxes(doc_id)
-    if kept is not None:
-        words[doc_id] = kept
+class _Kept(dict):
+    """A dict whose missing keys are read from the previous build (``read``) when asked for."""
+
+    def __init__(self, read) -> None:
+        super().__init__()
+        self._read = read
+
+    def __missing__(self, key: str):
+        if self._read is None:
+            raise KeyError(key)
+        return self._read(key)
+
+    def get(self, key: str, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
 
 def _needs_reading(src: corpus.SourceFile, old: Document | None, max_bytes: float) -> bool:

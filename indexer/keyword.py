@@ -53,8 +53,18 @@ def _stemmer():
 
 def _fold(text: str) -> str:
     """Lower case without accents, so "geïnvesteerd" and "geinvesteerd" match."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    # One translate call rather than a Python test per character: this runs over every
+    # passage and sentence at each index run (most of an add's time before).
+    lower = text.lower()
+    if lower.isascii():  # nothing to decompose
+        return lower
+    return unicodedata.normalize("NFKD", lower).translate(_combining())
+
+
+@lru_cache(maxsize=1)
+def _combining() -> dict[int, None]:
+    """Every combining mark, to be dropped (all stand below U+20000: tests/test_keyword.py)."""
+    return dict.fromkeys((c for c in range(0x20000) if unicodedata.combining(chr(c))), None)
 
 
 def words(text: str) -> list[str]:
@@ -80,7 +90,12 @@ class Decompounder:
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], min_count: int = 2) -> Decompounder:
-        counts = Counter(w for t in texts for w in words(t))
+        return cls.from_words((words(t) for t in texts), min_count)
+
+    @classmethod
+    def from_words(cls, found: Iterable[list[str]], min_count: int = 2) -> Decompounder:
+        """From the ``words`` of each text (the keyword index has them already)."""
+        counts = Counter(w for ws in found for w in ws)
         return cls(w for w, n in counts.items() if n >= min_count)
 
     @lru_cache(maxsize=65536)  # noqa: B019 - one instance per index, words repeat a lot
@@ -104,8 +119,13 @@ class Decompounder:
 
 def terms(text: str, decompounder: Decompounder | None = None) -> list[str]:
     """Stemmed content words of ``text``, compounds followed by their parts."""
+    return terms_of_words(words(text), decompounder)
+
+
+def terms_of_words(found: list[str], decompounder: Decompounder | None = None) -> list[str]:
+    """``terms`` of a text whose ``words`` are known."""
     out: list[str] = []
-    for w in words(text):
+    for w in found:
         out.append(w)
         if decompounder is not None:
             out.extend(decompounder.split(w))
@@ -182,9 +202,12 @@ class KeywordIndex:
     def build(cls, texts: list[str]) -> KeywordIndex:
         import bm25s
 
-        decompounder = Decompounder.from_texts(texts)
+        found = [words(t) for t in texts]  # once: the splitter's vocabulary and the terms
+        decompounder = Decompounder.from_words(found)
         retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-        corpus_terms = [terms(t, decompounder) or ["∅"] for t in texts]  # bm25s needs a token
+        corpus_terms = [
+            terms_of_words(ws, decompounder) or ["∅"] for ws in found
+        ]  # ∅: bm25s needs a token
         retriever.index(corpus_terms, show_progress=False)
         return cls(retriever, decompounder)
 

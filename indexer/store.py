@@ -32,6 +32,17 @@ from indexer.cleaning import CleanText
 from indexer.columns import CHUNKS, TEXTS, ChunkTable, TextStore
 from indexer.keyword import KeywordIndex
 from indexer.schema import Chunk, Document
+from indexer.segments import (
+    BASE,
+    PARTS,
+    SEGMENTS_DIR,
+    Layout,
+    MergedIndex,
+    Segment,
+    SegmentArray,
+    SegmentChunks,
+    SegmentTexts,
+)
 from indexer.sentence_terms import FOLDER as TERMS_FOLDER
 from indexer.sentence_terms import SentenceTerms
 from indexer.words import WordBoxes
@@ -39,8 +50,9 @@ from indexer.words import WordBoxes
 # 2: sentence vectors beside the passage vectors; 3: checksums, offsets stored as runs;
 # 4: vector indexes chosen by size (manifest "vectors"), vectors and the key words of every
 # sentence as memory-mapped .npy arrays; 5: passages, cleaned texts and sentence offsets as
-# memory-mapped columns (indexer/columns.py), not parsed at load
-FORMAT_VERSION = 5
+# memory-mapped columns (indexer/columns.py), not parsed at load; 6: segments (manifest
+# "segments", indexer/segments.py), documents masked per segment
+FORMAT_VERSION = 6
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"  # a build being written: <builds>/.tmp-<id>, locked by .tmp-<id>.lock
 
@@ -62,6 +74,9 @@ class IndexData:
     files: dict[str, str | bytes] = field(default_factory=dict)
     # A loaded build's TextStore: each text is read from its mapped file when asked for.
     _texts: Mapping[str, CleanText] = field(default_factory=dict)
+    # A loaded build's segments, in row order (one for a build written whole).
+    segments: list[Segment] = field(default_factory=list)
+    layout: Layout | None = None  # set when rows span several segments or some are masked
 
     def clean_text(self, document_id: str) -> CleanText:
         """The cleaned text of a document."""
@@ -71,7 +86,7 @@ class IndexData:
 
     def document_rows(self) -> dict[str, np.ndarray]:
         """The rows of each document's passages, in order (from columns, once loaded)."""
-        if isinstance(self.chunks, ChunkTable):
+        if isinstance(self.chunks, ChunkTable | SegmentChunks):
             return self.chunks.document_rows()
         rows: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
@@ -80,7 +95,7 @@ class IndexData:
 
     def chunk_spans(self) -> tuple[np.ndarray, np.ndarray]:
         """``char_start`` and ``char_end`` of every passage, as arrays."""
-        if isinstance(self.chunks, ChunkTable):
+        if isinstance(self.chunks, ChunkTable | SegmentChunks):
             return self.chunks.spans()
         starts = np.asarray([c.char_start for c in self.chunks], dtype=np.int64)
         return starts, np.asarray([c.char_end for c in self.chunks], dtype=np.int64)
@@ -108,7 +123,10 @@ class IndexData:
         """Where the words of a PDF stand on its pages; None for other formats."""
         if self.path is None or document_id not in self.documents:
             return None
-        path = self.path / "texts" / f"{document_id}.words.npz"
+        folder = self.path
+        if isinstance(self._texts, SegmentTexts):
+            folder = self._texts.folder(document_id) or self.path
+        path = folder / TEXTS / f"{document_id}.words.npz"
         return WordBoxes.load(path) if path.exists() else None
 
 
@@ -144,18 +162,41 @@ def builds_dir(index_dir: Path) -> Path:
     return index_dir.parent / f"{index_dir.name}.builds"
 
 
+@dataclass
+class NewSegment:
+    """The passages of the documents a build read anew, for a segment of their own."""
+
+    document_ids: list[str]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    sentences: SentenceVectors | None
+    specs: dict[str, dict[str, Any]]  # the vector indexes it gets (by its own size)
+
+
+@dataclass
+class SegmentPlan:
+    """A build that keeps the segments of the one before it (see docs/segments.md)."""
+
+    source: Path  # the previous build: its segment files are linked, not copied
+    kept: list[dict[str, Any]]  # its segment entries, with the documents now masked in each
+    new: NewSegment | None = None
+
+
 def write_index(
     index_dir: Path,
     data: IndexData,
-    texts: dict[str, CleanText],
-    words: dict[str, WordBoxes] | None = None,
+    texts: Mapping[str, CleanText],
+    words: Mapping[str, WordBoxes] | None = None,
+    plan: SegmentPlan | None = None,
 ) -> Path:
     """Write a complete build next to the live one, then swap the link to it.
 
-    ``words`` (PDFs) are written beside each document's text as ``<id>.words.npz``.
+    Without ``plan`` the build is one segment of everything in ``data``; with it, the
+    segments of the previous build are linked in and the documents read anew written as
+    one more. The global files (documents, keyword index, sentence key words, register)
+    are always written from ``data``. ``words`` (PDFs) are written beside each document's
+    text as ``<id>.words.npz``.
     """
-    import faiss
-
     root = builds_dir(index_dir)
     root.mkdir(parents=True, exist_ok=True)
     build_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -167,36 +208,40 @@ def write_index(
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
         tmp.mkdir()
-        (tmp / TEXTS).mkdir()
-        document_ids = list(data.documents)
-        # Passages and texts as columns a server maps instead of parsing (indexer/columns.py).
-        TextStore.write(tmp / TEXTS, texts, document_ids)
-        for doc_id, boxes in (words or {}).items():
-            boxes.save(tmp / TEXTS / f"{doc_id}.words.npz")
-        ChunkTable.write(tmp / CHUNKS, data.chunks, document_ids)
+        carried: dict[str, Any] = {}  # checksums of linked files, from the previous manifest
+        if plan is None:
+            whole = NewSegment(
+                list(data.documents), list(data.chunks), data.vectors, data.sentences,
+                vector_specs(data.manifest),
+            )  # fmt: skip
+            segments = [_write_segment(tmp, BASE, build_id, whole, texts, words)]
+        else:
+            source_files = (read_manifest(plan.source) or {}).get("files", {})
+            segments = []
+            for entry in plan.kept:
+                carried.update(_link_segment(plan.source, tmp, entry["path"], source_files))
+                segments.append(entry)
+            if plan.new is not None:
+                rel = f"{SEGMENTS_DIR}/{build_id}"
+                segments.append(_write_segment(tmp / rel, rel, build_id, plan.new, texts, words))
         docs = [d.model_dump() for d in data.documents.values()]
         (tmp / "documents.json").write_text(json.dumps(docs, ensure_ascii=False, indent=1))
-        specs = vector_specs(data.manifest)
-        # The vectors themselves, memory-mapped at load: scoring reads the rows it needs,
-        # and an index that stores them compressed (SQ8) or not at all still has them exact.
-        _save_array(tmp / "vectors.npy", data.vectors, np.float32)
-        index = ann.build(data.vectors, specs["passages"])
-        faiss.write_index(index, str(tmp / "dense.faiss"))
-        if data.sentences is not None:
-            sent = data.sentences
-            _save_array(tmp / "sentence_rows.npy", sent.rows, np.int32)
-            _save_array(tmp / "sentence_spans.npy", np.reshape(sent.spans, (-1, 2)), np.int32)
-            _save_array(tmp / "sentence_vectors.npy", sent.vectors, np.float32)
-            s_index = ann.build(sent.vectors, specs["sentences"])
-            faiss.write_index(s_index, str(tmp / "sentences.faiss"))
         data.keyword.save(tmp / "keyword")
         for name, content in data.files.items():
             raw = content.encode("utf-8") if isinstance(content, str) else content
             (tmp / name).write_bytes(raw)
         if data.terms is not None:
             data.terms.save(tmp / TERMS_FOLDER)
-        manifest = {**data.manifest, "format_version": FORMAT_VERSION, "build_id": build_id}
-        manifest["files"] = {rel: _file_sum(tmp / rel) for rel in _build_files(tmp)}
+        manifest = {
+            **data.manifest,
+            "format_version": FORMAT_VERSION,
+            "build_id": build_id,
+            "segments": segments,
+        }
+        manifest["files"] = {
+            rel: carried[rel] if rel in carried else _file_sum(tmp / rel)
+            for rel in _build_files(tmp)
+        }
         # The manifest goes last: a build directory without one is incomplete by definition.
         (tmp / MANIFEST).write_text(
             json.dumps(_sealed(manifest), ensure_ascii=False, indent=2), encoding="utf-8"
@@ -212,6 +257,74 @@ def write_index(
     _point_link(index_dir, final)
     _prune(root, keep={final.name, *_live_target_names(index_dir)})
     return final
+
+
+def _write_segment(
+    folder: Path,
+    rel: str,
+    segment_id: str,
+    part: NewSegment,
+    texts: Mapping[str, CleanText],
+    words: Mapping[str, WordBoxes] | None,
+) -> dict[str, Any]:
+    """Write one segment's files into ``folder``; its manifest entry."""
+    import faiss
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / TEXTS).mkdir()
+    ids = part.document_ids
+    # Passages and texts as columns a server maps instead of parsing (indexer/columns.py).
+    TextStore.write(folder / TEXTS, texts, ids)
+    for doc_id in ids:
+        boxes = words.get(doc_id) if words is not None else None
+        if boxes is not None:
+            boxes.save(folder / TEXTS / f"{doc_id}.words.npz")
+    ChunkTable.write(folder / CHUNKS, part.chunks, ids)
+    # The vectors themselves, memory-mapped at load: scoring reads the rows it needs,
+    # and an index that stores them compressed (SQ8) or not at all still has them exact.
+    _save_array(folder / "vectors.npy", part.vectors, np.float32)
+    index = ann.build(part.vectors, part.specs["passages"])
+    faiss.write_index(index, str(folder / "dense.faiss"))
+    n_sentences = 0
+    if part.sentences is not None:
+        sent = part.sentences
+        n_sentences = len(sent.rows)
+        _save_array(folder / "sentence_rows.npy", sent.rows, np.int32)
+        _save_array(folder / "sentence_spans.npy", np.reshape(sent.spans, (-1, 2)), np.int32)
+        _save_array(folder / "sentence_vectors.npy", sent.vectors, np.float32)
+        s_index = ann.build(sent.vectors, part.specs["sentences"])
+        faiss.write_index(s_index, str(folder / "sentences.faiss"))
+    return {
+        "id": segment_id,
+        "path": rel,
+        "documents": list(ids),
+        "deleted": [],
+        "n_passages": len(part.chunks),
+        "n_sentences": n_sentences,
+        "vectors": part.specs,
+    }
+
+
+def segment_files(rel: str, files: Mapping[str, Any]) -> list[str]:
+    """The files of the segment at ``rel`` among a manifest's ``files``."""
+    if rel == BASE:
+        return [f for f in files if f.split("/", 1)[0] in PARTS]
+    return [f for f in files if f.startswith(f"{rel}/")]
+
+
+def _link_segment(source: Path, target: Path, rel: str, files: Mapping[str, Any]) -> dict:
+    """Hard-link a segment's files from the previous build: no bytes copied, none hashed
+    again (a segment is immutable: its checksums are carried over)."""
+    carried = {}
+    for f in segment_files(rel, files):
+        dst = target / f
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source / f, dst)
+        except OSError:  # a file system without hard links: copy
+            shutil.copy2(source / f, dst)
+        carried[f] = files[f]
+    return carried
 
 
 def _build_files(build: Path) -> list[str]:
@@ -420,22 +533,34 @@ def load_index(index_dir: Path, embedder_spec: str) -> IndexData:
 
 
 def _load_build(path: Path, manifest: dict[str, Any], index_dir: Path) -> IndexData:
-    import faiss
-
     try:
         docs = _DOCUMENTS.validate_json((path / "documents.json").read_bytes())
-        document_ids = [d.id for d in docs]
-        chunks = ChunkTable(path / CHUNKS, document_ids)
-        specs = vector_specs(manifest)
-        dense = faiss.read_index(str(path / "dense.faiss"))
-        ann.prepare(dense, specs["passages"])
-        passage_vectors = _mapped(path / "vectors.npy")
+        entries = manifest.get("segments") or [
+            {"id": manifest.get("build_id"), "path": BASE, "deleted": [],
+             "documents": [d.id for d in docs], "vectors": vector_specs(manifest)}
+        ]  # fmt: skip
+        segments = [_load_segment(path, e) for e in entries]
         keyword = KeywordIndex.load(path / "keyword")
-        sentences = _load_sentences(path, specs["sentences"])
         terms = SentenceTerms.load(path / TERMS_FOLDER) if (path / TERMS_FOLDER).is_dir() else None
-        # Mapped now, read on use: a mapping outlives its file, so a build pruned while a
-        # server still holds it stays readable (checksums were verified above).
-        texts = TextStore(path / TEXTS, document_ids)
+        if len(segments) == 1 and not segments[0].deleted:
+            # One segment, nothing masked: its arrays are the index's, row for row.
+            base = segments[0]
+            layout, chunks, vectors, dense = None, base.chunks, base.vectors, base.dense
+            sentences = SentenceVectors(
+                base.sentence_rows, base.sentence_spans, base.sentence_vectors,
+                base.sentence_dense,
+            )  # fmt: skip
+            texts: Mapping[str, CleanText] = base.texts
+        else:
+            layout = Layout(segments)
+            # FAISS-like views for code that searches ``dense`` itself (benchmarks).
+            chunks, vectors = SegmentChunks(layout), SegmentArray(layout)
+            dense = MergedIndex(layout)
+            rows, spans = layout.sentence_places()
+            sentences = SentenceVectors(
+                rows, spans, SegmentArray(layout, sentences=True), MergedIndex(layout, True)
+            )
+            texts = SegmentTexts(segments)
     except Exception as exc:  # checksums matched, so the files were written wrong
         raise IndexMismatchError(
             f"The index in {index_dir} cannot be read ({type(exc).__name__}: {exc}): run "
@@ -445,27 +570,50 @@ def _load_build(path: Path, manifest: dict[str, Any], index_dir: Path) -> IndexD
         manifest=manifest,
         documents={d.id: d for d in docs},
         chunks=chunks,
-        vectors=passage_vectors,
+        vectors=vectors,
         keyword=keyword,
         sentences=sentences,
         terms=terms,
         path=path,
         dense=dense,
         _texts=texts,
+        segments=segments,
+        layout=layout,
     )
 
 
-def _load_sentences(path: Path, spec: dict[str, Any]) -> SentenceVectors:
+def _load_segment(path: Path, entry: dict[str, Any]) -> Segment:
+    """One segment of a build, mapped: nothing is read until a row is asked for."""
     import faiss
 
-    rows, spans = _mapped(path / "sentence_rows.npy"), _mapped(path / "sentence_spans.npy")
-    s_index = faiss.read_index(str(path / "sentences.faiss"))
-    ann.prepare(s_index, spec)
-    return SentenceVectors(
-        rows=rows,
-        spans=spans,
-        vectors=_mapped(path / "sentence_vectors.npy"),
-        dense=s_index,
+    folder = path if entry["path"] == BASE else path / entry["path"]
+    ids = entry["documents"]
+    recorded = entry.get("vectors") or {}
+    specs = {p: recorded.get(p) or {"factory": ann.FLAT} for p in ("passages", "sentences")}
+    dense = faiss.read_index(str(folder / "dense.faiss"))
+    ann.prepare(dense, specs["passages"])
+    vectors = _mapped(folder / "vectors.npy")
+    if (folder / "sentence_rows.npy").exists():
+        rows, spans = _mapped(folder / "sentence_rows.npy"), _mapped(folder / "sentence_spans.npy")
+        s_vectors = _mapped(folder / "sentence_vectors.npy")
+        s_index = faiss.read_index(str(folder / "sentences.faiss"))
+        ann.prepare(s_index, specs["sentences"])
+    else:
+        rows, spans = np.zeros(0, np.int32), np.zeros((0, 2), np.int32)
+        s_vectors, s_index = np.zeros((0, vectors.shape[1]), np.float32), None
+    # Mapped now, read on use: a mapping outlives its file, so a build pruned while a
+    # server still holds it stays readable (checksums were verified above).
+    return Segment(
+        entry=entry,
+        chunks=ChunkTable(folder / CHUNKS, ids),
+        vectors=vectors,
+        sentence_rows=rows,
+        sentence_spans=spans,
+        sentence_vectors=s_vectors,
+        dense=dense,
+        sentence_dense=s_index,
+        texts=TextStore(folder / TEXTS, ids),
+        folder=folder,
     )
 
 

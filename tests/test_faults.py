@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from beleidszoeker.config import Settings
 from beleidszoeker.errors import IndexDamagedError
 from indexer.build import build_index
-from indexer.store import builds_dir, load_index
+from indexer.store import builds_dir, load_index, read_manifest, verify_build
 from search_api.app import create_app
 
 
@@ -141,7 +141,8 @@ def test_server_falls_back_to_the_newest_good_build_and_health_says_so(
     fixture_settings: Settings, tmp_path: Path
 ):
     settings, old, new = _two_builds(fixture_settings, tmp_path)
-    corrupt(new, "sentence_spans.npy", "truncate")
+    # A file of the new build alone: its new segment's (the first segment is shared).
+    corrupt(new, _own_file(new, "sentence_spans.npy"), "truncate")
     client = TestClient(create_app(settings))
 
     health = client.get("/api/health")
@@ -162,6 +163,35 @@ def test_server_falls_back_to_the_newest_good_build_and_health_says_so(
     assert repaired["index"]["n_documents"] == 4
     # The good old build stays to fall back to; the damaged one is gone.
     assert old.exists() and not new.exists()
+
+
+def _own_file(build: Path, name: str) -> str:
+    """``name`` in the segment the build wrote itself (not linked from the build before)."""
+    own = read_manifest(build)["segments"][-1]["path"]
+    assert own != "."
+    return f"{own}/{name}"
+
+
+def test_damage_to_a_segment_shared_with_the_build_before_is_repaired_by_index(
+    fixture_settings: Settings, tmp_path: Path
+):
+    """Kept segments are hard-linked, not copied (docs/segments.md): damage to one of their
+    files is damage to both builds. Neither is served; `beleidszoeker index` rebuilds."""
+    settings, old, new = _two_builds(fixture_settings, tmp_path)
+    assert (old / "sentence_spans.npy").samefile(new / "sentence_spans.npy")
+    corrupt(new, "sentence_spans.npy", "truncate")
+    assert verify_build(old) and verify_build(new)
+    client = TestClient(create_app(settings))
+
+    response = client.get("/api/health")
+    assert response.status_code == 503
+    assert "run `beleidszoeker index` to repair it" in response.json()["detail"]
+
+    report = build_index(settings)
+    assert report.repaired and report.n_segments == 1
+    repaired = client.get("/api/health").json()
+    assert repaired["status"] == "ok" and repaired["index"]["n_documents"] == 4
+    assert not verify_build(settings.index_dir.resolve())
 
 
 def test_server_keeps_its_build_when_the_link_moves_to_a_damaged_one(

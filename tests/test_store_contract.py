@@ -408,3 +408,42 @@ def test_a_large_build_is_searched_through_the_versions_hnsw_graph(pg_settings, 
         finally:
             conn.execute("SET enable_sort = on")
     assert f"bz_passages_hnsw_{graph.version}" in "\n".join(r[0] for r in plan)
+
+
+def test_a_folder_of_several_segments_publishes_what_it_serves(
+    tmp_path: Path, fixture_settings: Settings, pg_settings: Settings
+):
+    """An index folder of two segments (docs/segments.md) copied into the database answers
+    as the folder does; the database then serves the fixture index again."""
+    import shutil
+
+    from indexer.build import build_index
+    from indexer.stores.factory import RECHECK_SECONDS, publish_to_database
+    from search_api.engine import get_searcher
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    files = sorted(p.name for p in fixture_settings.corpus_dir.iterdir() if p.suffix != ".toml")
+    for name in [*files[:2], "manifest.toml"]:
+        shutil.copy(fixture_settings.corpus_dir / name, corpus / name)
+    folder = fixture_settings.with_overrides(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(folder)
+    for name in files[2:]:
+        shutil.copy(fixture_settings.corpus_dir / name, corpus / name)
+    assert build_index(folder).n_segments == 2
+    database = folder.with_overrides(database_url=pg_settings.database_url)
+    try:
+        publish_to_database(database)
+        time.sleep(RECHECK_SECONDS + 0.1)  # a server asks for the published version this often
+        from_folder, from_database = get_searcher(folder), get_searcher(database)
+        assert len(from_folder.store.index.segments) == 2
+        for question in QUESTIONS:
+            for mode in MODES:
+                assert _ranked(from_database.search(question, 10, mode)) == _ranked(
+                    from_folder.search(question, 10, mode)
+                )
+            a = answer_question(from_database, question).model_dump(exclude={"took_ms"})
+            assert a == answer_question(from_folder, question).model_dump(exclude={"took_ms"})
+    finally:
+        publish_to_database(pg_settings)
+        time.sleep(RECHECK_SECONDS + 0.1)

@@ -1,8 +1,9 @@
 """The index folder (``indexer/store.py``'s build, FAISS + bm25s) behind the store interface.
 
-A thin wrapper over a loaded ``IndexData``: nothing is rebuilt or copied. Incremental
-segments (several immutable builds served as one) would live here: rows numbered across
-the segments, each method fanning out to them and merging, the interface unchanged.
+A thin wrapper over a loaded ``IndexData``: nothing is rebuilt or copied. A build of
+several segments (docs/segments.md) numbers its rows across them; keyword search and the
+key-word arrays are global, vector searches fan out to every segment and merge
+(``indexer/segments.py``), so the interface is unchanged.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
+from indexer import segments
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
 from indexer.schema import Chunk
@@ -78,11 +80,16 @@ class FolderStore(IndexStore):
         return self.index.keyword.coverage(query, np.asarray(rows, dtype=np.int64))
 
     def dense_passages(self, query: np.ndarray, k: int, rows: np.ndarray | None) -> np.ndarray:
+        if self.index.layout is not None:
+            return segments.search(self.index.layout, query, k, rows, sentences=False)
         q = query.reshape(1, -1)
         return ann.search(self.index.dense, self._specs["passages"], self.index.vectors, q, k, rows)
 
     def dense_sentences(self, query: np.ndarray, k: int, rows: np.ndarray | None) -> np.ndarray:
         sentences = self.index.sentences
+        if self.index.layout is not None:
+            ids = segments.search(self.index.layout, query, k, rows, sentences=True)
+            return np.asarray(sentences.rows[ids], np.int64)
         if sentences is None or not sentences.dense.ntotal:
             return np.zeros(0, np.int64)
         allowed = None if rows is None else np.flatnonzero(np.isin(sentences.rows, rows))
@@ -99,6 +106,7 @@ class FolderStore(IndexStore):
         return self.index.sentences.vectors[np.asarray(ids, dtype=np.int64)]
 
     def sentence_vector_array(self) -> np.ndarray | None:
+        # Over segments, a view that gathers the rows asked for from each segment's map.
         return None if self.index.sentences is None else self.index.sentences.vectors
 
     @property
