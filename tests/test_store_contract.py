@@ -191,7 +191,7 @@ def test_the_api_over_an_empty_database_is_a_503_saying_what_to_run(fixture_sett
     assert page.status_code == 503 and "index --to-database" in page.text
 
 
-def test_an_index_written_in_an_older_layout_says_to_write_it_again(
+def test_an_index_written_by_another_version_says_to_write_it_again(
     fixture_index, fixture_settings, pg_url
 ):
     import psycopg
@@ -206,7 +206,7 @@ def test_an_index_written_in_an_older_layout_says_to_write_it_again(
     PostgresStore.open(url, fixture_settings.embedder)  # the current layout opens
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("UPDATE bz_versions SET manifest = manifest - 'database_layout'")
-    with pytest.raises(DatabaseError, match="older Beleidszoeker.*index --to-database"):
+    with pytest.raises(DatabaseError, match="another version.*index --to-database"):
         PostgresStore.open(url, fixture_settings.embedder)
 
 

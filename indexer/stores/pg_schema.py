@@ -17,8 +17,9 @@ from beleidszoeker.errors import DatabaseError
 
 INSTALL = "pip install -e '.[postgres]'"
 OLD_LAYOUT = (
-    "The database's published index was written by an older Beleidszoeker: run "
-    "`beleidszoeker index --to-database` to write it again."
+    "The database's published index was written by another version of Beleidszoeker: run "
+    "`beleidszoeker index` (it rebuilds the index folder from the vector cache when its "
+    "format changed too), then `beleidszoeker index --to-database` to write it again."
 )
 EMPTY = (
     "The database holds no published index yet: run `beleidszoeker index --to-database` "

@@ -30,7 +30,7 @@ from indexer.offsets import OffsetRuns
 from indexer.schema import Chunk, Document
 from indexer.sentence_terms import FOLDER as TERMS_FOLDER
 from indexer.sentence_terms import Csr, SentenceTerms
-from indexer.store import check_compatible, vector_specs
+from indexer.store import FORMAT_VERSION, check_compatible, vector_specs
 from indexer.stores.base import IndexStore
 from indexer.stores.pg_schema import EMPTY, LAYOUT, OLD_LAYOUT, connect, redacted
 from indexer.words import WordBoxes
@@ -159,7 +159,9 @@ class PostgresStore(IndexStore):
         if not found:  # dropped between the two reads: a newer one was published
             return cls.open(url, embedder)
         manifest, n_passages, n_sentences, avg_length = found[0]
-        if manifest.get("database_layout") != LAYOUT:
+        if manifest.get("database_layout") != LAYOUT or (
+            manifest.get("format_version") != FORMAT_VERSION
+        ):
             raise DatabaseError(OLD_LAYOUT)
         check_compatible(manifest, embedder, f"the database {redacted(url)}")  # type: ignore[arg-type]
         return cls(
