@@ -30,6 +30,8 @@ class Hit:
     score: float
     chunk: Chunk
     document: Document
+    # Its rank in the fused list, when the passage ranker moved it (None: not re-ordered).
+    fused_rank: int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,20 +79,21 @@ class Searcher:
         rows = self._allowed_rows(filters or Filters())
         if rows is not None and rows.size == 0:
             return []
+        fused_ranks: dict[int, int] = {}
         if mode == "keyword":
             ranked = self._keyword(query, k, rows)
         elif mode == "dense":
             ranked = self._dense(query, k, rows)
         elif mode == "hybrid":
-            ranked = self._hybrid(query, k, rows)
+            ranked, fused_ranks = self._hybrid(query, k, rows)
         else:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         ranked = ranked[:k]
         chunks = self.store.passages([i for i, _ in ranked])
         documents = self.store.documents
         return [
-            Hit(rank=r + 1, score=s, chunk=chunk, document=documents[chunk.document_id])
-            for r, ((_, s), chunk) in enumerate(zip(ranked, chunks, strict=True))
+            Hit(r + 1, s, chunk, documents[chunk.document_id], fused_ranks.get(i))
+            for r, ((i, s), chunk) in enumerate(zip(ranked, chunks, strict=True))
         ]
 
     def hits(self, rows: list[int], first_rank: int = 1, score: float = 0.0) -> list[Hit]:
@@ -162,21 +165,25 @@ class Searcher:
             at += len(own)
         return passage, best, mean
 
-    def _hybrid(self, query: str, k: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
+    def _hybrid(
+        self, query: str, k: int, rows: np.ndarray | None
+    ) -> tuple[list[tuple[int, float]], dict[int, int]]:
         """Rank fusion, then the learned passage ranker over its head when its record says
-        it measured better on dev than fusion alone."""
+        it measured better on dev than fusion alone; also each re-ordered passage's rank in
+        the fused list."""
         question = analyse(query)
         retrieved = self._fused(query, question, max(k, self.ranking.candidates), rows)
         ranker = self.active_ranker()
         if ranker is None:
-            return retrieved.fused
+            return retrieved.fused, {}
         depth = self.rerank_depth(ranker)
         head = retrieved.fused[:depth]
         order = ranker.order(self.passage_features(query, question, retrieved, depth))
         # The head keeps its scores, sorted, so scores still fall with the rank.
         scores = sorted((s for _, s in head), reverse=True)
         reranked = [(head[i][0], s) for i, s in zip(order, scores, strict=True)]
-        return reranked + retrieved.fused[depth:]
+        fused_ranks = {head[i][0]: int(i) + 1 for i in order}
+        return reranked + retrieved.fused[depth:], fused_ranks
 
     def active_ranker(self) -> PassageRanker | None:
         """The passage ranker hybrid search uses: none when the ranking turns it off, none

@@ -161,9 +161,12 @@ def test_hybrid_search_re_ranks_its_head_when_the_ranker_is_in_use(fixture_index
     store, embedder = fixture_index.store, fixture_index.embedder
     fused = _ids(Searcher(store, embedder, RankingConfig(rerank=False)))
 
-    reranked = _ids(Searcher(store, embedder, ranker=_reversing_ranker(use=True, depth=4)))
+    searcher = Searcher(store, embedder, ranker=_reversing_ranker(use=True, depth=4))
+    hits = searcher.search(QUESTION, 6, "hybrid")
 
-    assert reranked == fused[:4][::-1] + fused[4:]
+    assert [h.chunk.id for h in hits] == fused[:4][::-1] + fused[4:]
+    # Each moved passage keeps its fused rank: what the answer scorer reads.
+    assert [h.fused_rank for h in hits] == [4, 3, 2, 1, None, None]
 
 
 def test_hybrid_search_keeps_the_fused_order_when_the_record_says_not_to_use_it(fixture_index):
@@ -286,3 +289,17 @@ def test_train_ranker_fits_saves_and_records_the_dev_questions(fixture_index, tm
     assert isinstance(record["use"], bool)
     assert ranker.scores(_rows(ANSWERING)).shape == (1,)
     assert any("fusion alone" in line for line in result.lines())
+
+
+def test_answers_read_the_fused_ranks_so_re_ranking_the_head_keeps_the_answer(fixture_index):
+    from search_api.answer import answer_question
+
+    store, embedder = fixture_index.store, fixture_index.embedder
+    fused = Searcher(store, embedder, RankingConfig(rerank=False))
+    reversing = Searcher(store, embedder, ranker=_reversing_ranker(use=True, depth=10))
+
+    for question in (QUESTION, "hoeveel geld is er beschikbaar voor snel internet?"):
+        plain, reranked = answer_question(fused, question), answer_question(reversing, question)
+        assert reranked.abstained == plain.abstained
+        assert reranked.answer == plain.answer
+        assert {p.chunk_id for p in reranked.passages} == {p.chunk_id for p in plain.passages}
