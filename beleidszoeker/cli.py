@@ -354,12 +354,14 @@ def train(
     index_dir: IndexOpt = None,
     assignments: SetOpt = None,
 ) -> None:
-    """Train the answer scorer on the dev questions (never the sealed test split) and save it."""
+    """Train the passage ranker, then the answer scorer, on the dev questions (never the
+    sealed test split) and save them."""
     from rich.progress import Progress
 
     from eval.questions import in_split, load_questions
     from eval.scoring import DEFAULT_QUESTIONS
     from eval.train import train_scorer
+    from eval.train_ranker import train_ranker
     from search_api.engine import get_searcher
     from search_api.scorer import MODEL_DIR
 
@@ -368,12 +370,24 @@ def train(
     try:
         dev = in_split(load_questions(path), "dev")
         searcher = get_searcher(settings)
+        text = path.read_text(encoding="utf-8")
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("Ranking the dev questions' passages", total=len(dev))
+            ranked = train_ranker(
+                searcher,
+                dev,
+                text,
+                progress=lambda done, total: bar.update(task, total=total, completed=done),
+            )
+        for line in ranked.lines():
+            out.print(line)
+        # The scorer reads the passages as search now ranks them (its rank feature).
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task("Reading the dev questions", total=len(dev))
             result = train_scorer(
                 searcher,
                 dev,
-                path.read_text(encoding="utf-8"),
+                text,
                 progress=lambda done, total: bar.update(task, completed=done),
             )
     except BeleidszoekerError as exc:
@@ -383,7 +397,9 @@ def train(
         raise typer.Exit(1) from exc
     for line in result.lines():
         out.print(line)
-    out.print(f"Scorer saved in {MODEL_DIR}; `beleidszoeker eval` scores it on dev and test.")
+    out.print(
+        f"Ranker and scorer saved in {MODEL_DIR}; `beleidszoeker eval` scores them on dev and test."
+    )
 
 
 @app.command(name="promises")

@@ -34,6 +34,14 @@ class RankingConfig(BaseSettings):
         0.01, ge=0, description="hybrid: bonus for the question's words standing together"
     )
     proximity_depth: int = Field(30, ge=0, description="hybrid: passages the bonus may reorder")
+    rerank: bool = Field(
+        True,
+        description="hybrid: the learned passage ranker re-orders the fused head, when its "
+        "record says it measured better on dev than fusion alone",
+    )
+    rerank_depth: int | None = Field(
+        None, ge=1, description="fused passages the ranker re-orders; unset: chosen on dev"
+    )
     # -- answering
     read_depth: int = Field(10, ge=1, description="passages read for a fact answer")
     list_depth: int = Field(30, ge=1, description="passages read for a list answer")

@@ -8,6 +8,7 @@ from beleidszoeker.config import RankingConfig
 from beleidszoeker.errors import BeleidszoekerError
 from eval.questions import Question
 from eval.scoring import METRICS, SPLITS, EvalResult
+from search_api.ranker import get_ranker
 from search_api.scorer import get_scorer
 
 
@@ -83,6 +84,7 @@ def _configuration(ranking: RankingConfig) -> list[str]:
         + ", ".join(f"`{k}={v}`" for k, v in ranking.model_dump().items())
         + ".",
         "",
+        *_ranker_lines(ranking),
     ]
     try:
         record = get_scorer().record
@@ -102,6 +104,33 @@ def _configuration(ranking: RankingConfig) -> list[str]:
             if record.get("abstainer")
             else "."
         ),
+        "",
+    ]
+
+
+def _ranker_lines(ranking: RankingConfig) -> list[str]:
+    """Whether hybrid search re-orders its head with the learned passage ranker, and why."""
+    try:
+        ranker = get_ranker()
+    except BeleidszoekerError as exc:
+        return [f"Passage ranker: none ({exc})", ""]
+    if ranker is None:
+        return ["Passage ranker: none trained; hybrid search keeps the fused order.", ""]
+    r = ranker.record
+    fusion, oof = r["fusion"], r["out_of_fold"]
+    if not ranking.rerank:
+        used = "not used (`rerank=False`)"
+    elif ranker.in_use:
+        depth = ranking.rerank_depth or r["depth"]
+        used = f"re-orders the top {depth} fused passages of hybrid search"
+    else:
+        used = "not used: it did not rank better than fusion on dev"
+    return [
+        f"Passage ranker: {r['model']} trained {r['trained_at']} on {r['n_questions']} "
+        f"answerable `{r['split']}` questions (sha256 {r['dev_questions_sha256'][:12]}), "
+        f"{len(r['features'])} features; {used}. Out of fold on dev: MRR@10 "
+        f"{oof['mrr@10']:.3f} against {fusion['mrr@10']:.3f} for fusion alone, Recall@10 "
+        f"{oof['recall@10']:.3f} against {fusion['recall@10']:.3f}.",
         "",
     ]
 

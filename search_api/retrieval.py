@@ -15,8 +15,10 @@ from indexer.schema import Chunk, Document
 from indexer.store import IndexData
 from indexer.stores.base import IndexStore
 from search_api.evidence import QuestionTerms
+from search_api.passage_features import Retrieved, passage_rows
 from search_api.per_index import store_of
-from search_api.question import analyse
+from search_api.question import QuestionInfo, analyse
+from search_api.ranker import PassageRanker, get_ranker
 from search_api.sentences import sentence_table
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "keyword")
@@ -28,6 +30,8 @@ class Hit:
     score: float
     chunk: Chunk
     document: Document
+    # Its rank in the fused list, when the passage ranker moved it (None: not re-ordered).
+    fused_rank: int | None = None
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,12 @@ class Searcher:
         store: IndexStore | IndexData,
         embedder: Embedder,
         ranking: RankingConfig | None = None,
+        ranker: PassageRanker | None = None,
     ):
         self.store = store_of(store)
         self.embedder = embedder
         self.ranking = ranking or RankingConfig()
+        self._ranker = ranker  # None: the one `beleidszoeker train` saved, if any
         # One embedding per question even when search and answer both need it.
         self._query_vector = lru_cache(maxsize=256)(embedder.embed_query)
 
@@ -73,20 +79,21 @@ class Searcher:
         rows = self._allowed_rows(filters or Filters())
         if rows is not None and rows.size == 0:
             return []
+        fused_ranks: dict[int, int] = {}
         if mode == "keyword":
             ranked = self._keyword(query, k, rows)
         elif mode == "dense":
             ranked = self._dense(query, k, rows)
         elif mode == "hybrid":
-            ranked = self._hybrid(query, k, rows)
+            ranked, fused_ranks = self._hybrid(query, k, rows)
         else:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         ranked = ranked[:k]
         chunks = self.store.passages([i for i, _ in ranked])
         documents = self.store.documents
         return [
-            Hit(rank=r + 1, score=s, chunk=chunk, document=documents[chunk.document_id])
-            for r, ((_, s), chunk) in enumerate(zip(ranked, chunks, strict=True))
+            Hit(r + 1, s, chunk, documents[chunk.document_id], fused_ranks.get(i))
+            for r, ((i, s), chunk) in enumerate(zip(ranked, chunks, strict=True))
         ]
 
     def hits(self, rows: list[int], first_rank: int = 1, score: float = 0.0) -> list[Hit]:
@@ -128,36 +135,103 @@ class Searcher:
         return scored[:k]
 
     def _dense_scores(self, q: np.ndarray, rows: list[int]) -> list[float]:
-        """Each passage's dense score: its own vector and its best sentence's, as the
-        sentence table stores a passage's sentences (vectors read in two round trips)."""
+        """Each passage's dense score: its own vector and its best sentence's."""
+        passage, best, _ = self._similarities(q, rows)
+        share = self.ranking.sentence_weight
+        return [float(v) for v in (1 - share) * passage + share * best]
+
+    def _similarities(
+        self, q: np.ndarray, rows: list[int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(passage, best sentence, mean sentence) similarity of each passage to ``q``, as
+        the sentence table stores a passage's sentences (vectors read in two round trips);
+        a passage without sentence vectors counts as its own sentence."""
         if not rows:
-            return []
-        passage = self.store.passage_vectors(rows) @ q
+            empty = np.zeros(0, np.float64)
+            return empty, empty, empty
+        passage = (self.store.passage_vectors(rows) @ q).astype(np.float64)
         if not self.store.n_sentences:
-            return [float(p) for p in passage]
+            return passage, passage.copy(), passage.copy()
         terms = sentence_table(self.store).arrays
         owned = [terms.vector_rows[terms.first[r] : terms.first[r + 1]] for r in rows]
         ids = np.concatenate(owned) if owned else np.zeros(0, np.int64)
         sims = self.store.sentence_vectors(ids) @ q if len(ids) else np.zeros(0, np.float32)
-        share = self.ranking.sentence_weight
-        out, at = [], 0
-        for p, own in zip(passage, owned, strict=True):
+        best, mean = passage.copy(), passage.copy()
+        at = 0
+        for i, own in enumerate(owned):
             if len(own):
-                best = float(np.max(sims[at : at + len(own)]))
-                out.append((1 - share) * float(p) + share * best)
-            else:
-                out.append(float(p))
+                mine = sims[at : at + len(own)]
+                best[i], mean[i] = float(np.max(mine)), float(np.mean(mine))
             at += len(own)
-        return out
+        return passage, best, mean
 
-    def _hybrid(self, query: str, k: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
+    def _hybrid(
+        self, query: str, k: int, rows: np.ndarray | None
+    ) -> tuple[list[tuple[int, float]], dict[int, int]]:
+        """Rank fusion, then the learned passage ranker over its head when its record says
+        it measured better on dev than fusion alone; also each re-ordered passage's rank in
+        the fused list."""
+        question = analyse(query)
+        retrieved = self._fused(query, question, max(k, self.ranking.candidates), rows)
+        ranker = self.active_ranker()
+        if ranker is None:
+            return retrieved.fused, {}
+        depth = self.rerank_depth(ranker)
+        head = retrieved.fused[:depth]
+        order = ranker.order(self.passage_features(query, question, retrieved, depth))
+        # The head keeps its scores, sorted, so scores still fall with the rank.
+        scores = sorted((s for _, s in head), reverse=True)
+        reranked = [(head[i][0], s) for i, s in zip(order, scores, strict=True)]
+        fused_ranks = {head[i][0]: int(i) + 1 for i in order}
+        return reranked + retrieved.fused[depth:], fused_ranks
+
+    def active_ranker(self) -> PassageRanker | None:
+        """The passage ranker hybrid search uses: none when the ranking turns it off, none
+        was trained, or it did not beat rank fusion on dev."""
+        if not self.ranking.rerank:
+            return None
+        ranker = self._ranker if self._ranker is not None else get_ranker()
+        return ranker if ranker is not None and ranker.in_use else None
+
+    def rerank_depth(self, ranker: PassageRanker) -> int:
+        depth = self.ranking.rerank_depth
+        return ranker.depth if depth is None else depth
+
+    def fused_candidates(self, query: str, depth: int) -> tuple[list[int], np.ndarray]:
+        """The top ``depth`` passages of rank fusion alone (never re-ranked) and their
+        passage features: what the passage ranker is trained on."""
+        query = normalize_query(query)
+        question = analyse(query)
+        retrieved = self._fused(query, question, max(depth, self.ranking.candidates), None)
+        features = self.passage_features(query, question, retrieved, depth)
+        return [r for r, _ in retrieved.fused[:depth]], features
+
+    def passage_features(
+        self, query: str, question: QuestionInfo, retrieved: Retrieved, depth: int
+    ) -> np.ndarray:
+        """The passage ranker's rows for the top ``depth`` fused candidates."""
+        head = [r for r, _ in retrieved.fused[:depth]]
+        table = sentence_table(self.store)
+        q = self.query_vector(query).astype(np.float32)
+        return passage_rows(
+            self.store,
+            table,
+            question,
+            QuestionTerms.of(question, table, self.ranking),
+            retrieved,
+            self._similarities(q, head),
+            self.ranking.sentence_weight,
+            depth,
+        )
+
+    def _fused(
+        self, query: str, question: QuestionInfo, depth: int, rows: np.ndarray | None
+    ) -> Retrieved:
         """Reciprocal rank fusion, with the keyword list weighted by how much of the
         question its best passage covers: a question in other words than the documents
         ("te dikke inwoners" for "obesitas", or English) gets keyword hits on its common
         words only, and those should not push the passages found by meaning down."""
-        depth = max(k, self.ranking.candidates)
         dense = self._dense(query, depth, rows)
-        question = analyse(query)
         keyword = self._keyword(query, depth, rows)
         keyword_weight = self.keyword_weight(query, keyword)
         fused: dict[int, float] = {}
@@ -166,7 +240,9 @@ class Searcher:
             for rank, (i, _) in enumerate(ranked):
                 fused[i] = fused.get(i, 0.0) + weight / (rrf_k + rank + 1)
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
-        return self._by_proximity(question, ranked) if self.ranking.proximity_weight else ranked
+        if self.ranking.proximity_weight:
+            ranked = self._by_proximity(question, ranked)
+        return Retrieved(dense, keyword, ranked, keyword_weight)
 
     def keyword_weight(self, query: str, keyword: list[tuple[int, float]]) -> float:
         """How far keyword search can be trusted for this question, from 0 to 1: the most

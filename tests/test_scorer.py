@@ -164,6 +164,14 @@ def test_fitting_refuses_any_question_of_the_test_split(fixture_index):
         collect(fixture_index, [*dev, sealed])
     with pytest.raises(SealedSplitError):
         train_scorer(fixture_index, [sealed, *dev], "", out_dir=None)
+    # The passage ranker is fitted on dev only too.
+    from eval.train_ranker import collect as collect_passages
+    from eval.train_ranker import train_ranker
+
+    with pytest.raises(SealedSplitError):
+        collect_passages(fixture_index, [*dev, sealed])
+    with pytest.raises(SealedSplitError):
+        train_ranker(fixture_index, [sealed, *dev], "", out_dir=None)
 
 
 def test_train_fits_saves_and_records_the_dev_questions(fixture_index, tmp_path):
