@@ -275,7 +275,7 @@ def build_index(
         "ann": settings.ann.model_dump(),
         "vectors": {
             "passages": ann.spec_for(len(chunks), settings.ann),
-            "sentences": ann.spec_for(len(sentence_texts), settings.ann),
+            "sentences": ann.spec_for(len(sentence_texts), settings.ann, "sentences"),
         },
     }
     data = IndexData(
