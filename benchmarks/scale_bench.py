@@ -344,7 +344,7 @@ def markdown(results: dict) -> str:
         "10th distance (ann-benchmarks' epsilon recall; the synthetic corpus repeats each "
         "source sentence hundreds of times with noise, so the exact top 10 is mostly copies of "
         "one text in an order left to chance); *texts*, of the distinct sentence texts in the "
-        "exact top 10, the share found. Runs before the IVF-PQ index recorded one figure: id "
+        "exact top 10, the share found. Runs before the IVF index recorded one figure: id "
         "recall counting scores within 1e-5 of the 10th as hits.",
     ]
     errors = [f"- N={r['n_target']}: {r['error']}" for r in rows if "error" in r]
