@@ -93,8 +93,23 @@ class VectorIndexConfig(BaseSettings):
     threshold: int = Field(
         50_000, ge=0, description="more vectors than this get the ANN index, fewer a flat one"
     )
+    # Inverted files of scalar-quantised codes (8 bits a number for passages, 4 for the ten
+    # times as many sentences), searched in ``nprobe`` lists and re-scored exactly from the
+    # memory-mapped float32 vectors: 394 and 202 bytes of memory per vector, where an
+    # HNSW32 graph holds 1.8 KB and the vectors again. At a million passages that is 0.4 GB
+    # for the passages and 1.9 GB for 9.4M sentences. HNSW also failed on the near-copies a
+    # large archive holds (the synthetic corpus repeats each source sentence ~260 times at
+    # 100k passages): over its 940,939 sentences, of the distinct texts in the exact top 10
+    # of the evaluation questions HNSW32 found 34% at efSearch 1024
+    # (benchmarks/results/scale.md has what these indexes find).
     factory: str = Field(
-        "HNSW32", min_length=1, description="faiss.index_factory string of the ANN index"
+        "IVF{nlist},SQ8",
+        min_length=1,
+        description="faiss.index_factory string of the passages' ANN index; {nlist} becomes "
+        "the power of two nearest the square root of the number of vectors",
+    )
+    sentence_factory: str = Field(
+        "IVF{nlist},SQ4", min_length=1, description="the same for the sentences' ANN index"
     )
     ef_construction: int = Field(80, ge=8, description="HNSW: candidates kept while building")
     # Questions sit apart from the passages they match (e5's "query:" side), where a graph
@@ -102,6 +117,18 @@ class VectorIndexConfig(BaseSettings):
     # the 94,203 sentences of the 10k-passage scale corpus was 0.71 at 128, 0.94 at 512 and
     # 0.97 at 1024 (3.9 ms per question).
     ef_search: int = Field(1024, ge=8, description="HNSW: candidates kept while searching")
+    # Questions sit far from every list centre (the "query:" side again): over the 107,757
+    # passages of the 100k scale corpus, IVF256,SQ8 found 0.87 of the exact top 10 visiting
+    # 16 lists, 0.93 at 32 and 0.97 at 64 (4.7 ms per question).
+    nprobe: int = Field(64, ge=1, description="IVF: inverted lists visited per question")
+    # Of the distinct texts in the exact top 10 over those 940,939 sentences, IVF1024,SQ4
+    # visiting 64 lists found 0.947 re-scoring 300 candidates and 0.955 re-scoring 1,000.
+    refine: int = Field(
+        1000,
+        ge=0,
+        description="an ANN index returns at least this many candidates, re-scored exactly "
+        "from the stored vectors (0: its own scores are kept)",
+    )
     exact_below: int = Field(
         20_000,
         ge=0,

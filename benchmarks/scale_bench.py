@@ -54,10 +54,17 @@ def _settings(work: Path, n: int):
 
 
 def _rss_mb() -> dict[str, float]:
+    """Resident memory, and how much of it is the process's own (anonymous) and how much
+    pages of memory-mapped index files (the kernel drops those first when memory is short)."""
     status = Path("/proc/self/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    kb = {k: float(fields[k].split()[0]) for k in ("VmRSS", "VmHWM") if k in fields}
-    return {"rss_mb": round(kb.get("VmRSS", 0) / 1024, 1), "peak_mb": round(kb["VmHWM"] / 1024, 1)}
+    kb = {k: float(fields[k].split()[0]) for k in fields if k.startswith(("VmRSS", "VmHWM", "Rss"))}
+    return {
+        "rss_mb": round(kb.get("VmRSS", 0) / 1024, 1),
+        "peak_mb": round(kb["VmHWM"] / 1024, 1),
+        "anon_mb": round(kb.get("RssAnon", 0) / 1024, 1),
+        "file_mb": round(kb.get("RssFile", 0) / 1024, 1),
+    }
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -156,27 +163,62 @@ def worker_serve(work: Path, n: int) -> dict:
     }
 
 
-def _recall(searcher, queries: list[np.ndarray], k: int = 10) -> dict[str, float]:
-    """ANN recall@k against exact inner product, counting ties with the k-th score as hits."""
-    out: dict[str, float] = {}
+# ann-benchmarks' "Epsilon 0.01 Recall": a result counts when its distance (1 - cosine
+# here) is at most 1.01 times the exact k-th distance. The synthetic corpus repeats each
+# source sentence about 2.6 times per thousand passages with noise of ~0.005 in score, so
+# the exact top 10 of a question is mostly copies of one text whose order is chance; a
+# copy within 1% of the k-th distance (about 0.0013 in cosine) is as good an answer.
+EPSILON = 0.01
+
+
+def _recall(searcher, queries: list[np.ndarray], k: int = 10) -> dict[str, dict[str, float]]:
+    """ANN recall@k against exact inner product, each query searched as the server does
+    (``indexer.vectors.search``: candidates re-scored when the manifest says so).
+
+    ``id``: the exact top-k ids found; ``epsilon``: results within ``EPSILON`` of the exact
+    k-th distance; ``texts``: of the distinct texts in the exact top k, the share found
+    (sentences only: passages are all different texts).
+    """
+    from indexer import vectors as ann
+    from indexer.store import vector_specs
+
     index = searcher.index
-    pairs = [("passages", index.dense, index.vectors)]
+    specs = vector_specs(index.manifest)
+    parts = [("passages", index.dense, index.vectors)]
     if index.sentences is not None:
-        pairs.append(("sentences", index.sentences.dense, index.sentences.vectors))
+        parts.append(("sentences", index.sentences.dense, index.sentences.vectors))
     q = np.stack(queries).astype(np.float32)
-    for name, ann, vectors in pairs:
-        exact = np.full((len(q), k), -np.inf, np.float32)
+    out: dict[str, dict[str, float]] = {}
+    for name, dense, vectors in parts:
+        top_s = np.full((len(q), k), -np.inf, np.float32)
+        top_i = np.zeros((len(q), k), np.int64)
         for a in range(0, len(vectors), 200_000):  # blocks keep the score matrix small
             scores = q @ np.asarray(vectors[a : a + 200_000], np.float32).T
-            exact = -np.sort(-np.concatenate([exact, scores], axis=1), axis=1)[:, :k]
-        _, ids = ann.search(q, k)
-        hits = 0
-        for row, found in enumerate(ids):
-            found = found[found >= 0]
+            ids = np.broadcast_to(np.arange(a, a + scores.shape[1]), scores.shape)
+            both_s = np.concatenate([top_s, scores], axis=1)
+            both_i = np.concatenate([top_i, ids], axis=1)
+            order = np.argsort(-both_s, axis=1, kind="stable")[:, :k]
+            top_s = np.take_along_axis(both_s, order, 1)
+            top_i = np.take_along_axis(both_i, order, 1)
+        hits = {"id": 0.0, "epsilon": 0.0, "texts": 0.0}
+        for row in range(len(q)):
+            found = ann.search(dense, specs[name], vectors, q[row], k)
             got = np.asarray(vectors[found], np.float32) @ q[row]
-            hits += int(np.sum(got >= exact[row, -1] - 1e-5))
-        out[name] = round(hits / (len(q) * k), 4)
+            hits["id"] += len(set(found.tolist()) & set(top_i[row].tolist())) / k
+            hits["epsilon"] += np.sum(1 - got <= (1 - top_s[row, -1]) * (1 + EPSILON)) / k
+            if name == "sentences":
+                text = _sentence_text(index)
+                want = {text(int(i)) for i in top_i[row]}
+                hits["texts"] += len(want & {text(int(i)) for i in found}) / len(want)
+        out[name] = {m: round(float(v) / len(q), 4) for m, v in hits.items()}
+        if name == "passages":
+            del out[name]["texts"]
     return out
+
+
+def _sentence_text(index):
+    sentences, chunks = index.sentences, index.chunks
+    return lambda i: sentences.text(chunks, i)
 
 
 WORKERS = {"build": worker_build, "add": worker_add, "serve": worker_serve}
@@ -282,8 +324,8 @@ def markdown(results: dict) -> str:
         "",
         "| passages | sentences | build, cold (s) | build from cache (s) | add 1 doc (s) | "
         "disk (MB) | start (s) | RSS (MB) | search p50/p95 (ms) | ask p50/p95 (ms) | "
-        "ANN recall@10 passages/sentences |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "recall@10 passages: id / ε | recall@10 sentences: id / ε / texts |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
@@ -293,8 +335,18 @@ def markdown(results: dict) -> str:
             f"{cell(r, 'memory_after_queries', 'rss_mb')} | "
             f"{cell(r, 'search', 'p50_ms')} / {cell(r, 'search', 'p95_ms')} | "
             f"{cell(r, 'ask', 'p50_ms')} / {cell(r, 'ask', 'p95_ms')} | "
-            f"{cell(r, 'recall', 'passages')} / {cell(r, 'recall', 'sentences')} |"
+            f"{_recall_cell(r, 'passages')} | {_recall_cell(r, 'sentences')} |"
         )
+    lines += [
+        "",
+        "Recall@10 against exact search of the evaluation questions, each searched as the "
+        "server searches: *id*, the exact top 10 found; *ε*, results within 1% of the exact "
+        "10th distance (ann-benchmarks' epsilon recall; the synthetic corpus repeats each "
+        "source sentence hundreds of times with noise, so the exact top 10 is mostly copies of "
+        "one text in an order left to chance); *texts*, of the distinct sentence texts in the "
+        "exact top 10, the share found. Runs before the IVF index recorded one figure: id "
+        "recall counting scores within 1e-5 of the 10th as hits.",
+    ]
     errors = [f"- N={r['n_target']}: {r['error']}" for r in rows if "error" in r]
     if errors:
         lines += ["", "Runs that did not finish:", "", *errors]
@@ -308,6 +360,13 @@ def markdown(results: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _recall_cell(r: dict, part: str) -> str:
+    got = r.get("recall", {}).get(part)
+    if isinstance(got, dict):
+        return " / ".join(str(got[m]) for m in ("id", "epsilon", "texts") if m in got)
+    return "-" if got is None else f"{got} / - " + ("/ -" if part == "sentences" else "")
 
 
 # The issue's targets at a million passages: (field path, target, "max" or "min").

@@ -262,9 +262,11 @@ def build_index(
             chunks,
             vectors,
             sentences,
-            {p: ann.spec_for(n, settings.ann) for p, n in (("passages", len(chunks)),
-                                                          ("sentences", len(rows)))},
-        )  # fmt: skip
+            {
+                "passages": ann.spec_for(len(chunks), settings.ann),
+                "sentences": ann.spec_for(len(rows), settings.ann, "sentences"),
+            },
+        )
         plan = SegmentPlan(previous.path, [s.entry for s in kept], new if new_ids else None)
         # Everything global is computed over the live passages of every segment, in row
         # order, exactly as a one-segment build of them would.
@@ -310,7 +312,7 @@ def build_index(
         "ann": settings.ann.model_dump(),
         "vectors": {
             "passages": ann.spec_for(len(chunks), settings.ann),
-            "sentences": ann.spec_for(len(rows), settings.ann),
+            "sentences": ann.spec_for(len(rows), settings.ann, "sentences"),
         },
     }
     data = IndexData(

@@ -1,15 +1,21 @@
-"""The vector indexes of a build: exact while small, HNSW graphs past a size.
+"""The vector indexes of a build: exact while small, compact ANN indexes past a size.
 
 A flat (exact) scan costs time linear in the number of vectors: fine for thousands, about
 0.6 s per question at a million passages on two cores (and sentences are ten times as
 many). Past ``VectorIndexConfig.threshold`` vectors the index is built with
-``faiss.index_factory`` from ``VectorIndexConfig.factory`` (an HNSW graph by default).
-What was built, and with which parameters, is written in the manifest and read back at
-load, so a build is searched the way it was made whatever the settings say today.
+``faiss.index_factory`` from ``VectorIndexConfig.factory`` (by default an inverted file of
+product-quantised codes). Such an index holds compact codes, not the vectors: the float32
+vectors stay in the build's memory-mapped ``.npy`` file, held once, and the candidates the
+index returns are re-scored exactly from it (``refine``). What was built, and with which
+parameters, is written in the manifest and read back at load, so a build is searched the
+way it was made whatever the settings say today.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -17,40 +23,103 @@ import numpy as np
 from beleidszoeker.config import VectorIndexConfig
 
 FLAT = "Flat"
+# Vectors added (and read from the mapped file) per call while building: a block, not a
+# float32 copy of every vector (14 GB for 9.4M sentences).
+_BLOCK = 100_000
+# faiss's k-means wants at least 39 training points per centroid; PQ's 256 centroids per
+# sub-vector want 39 * 256 as well.
+_TRAIN_PER_LIST, _TRAIN_MIN = 40, 10_000
+# Fewer vectors than this get a flat index even past the threshold when the factory learns
+# centroids (IVF lists, PQ's 256 per sub-vector): k-means needs more points than centroids,
+# and an exact scan of a thousand vectors takes microseconds.
+MIN_TRAINED = 1_000
 
 
-def spec_for(n: int, config: VectorIndexConfig) -> dict[str, Any]:
-    """The index ``n`` vectors get: what the manifest records for it."""
-    if n <= config.threshold:
+def spec_for(n: int, config: VectorIndexConfig, part: str = "passages") -> dict[str, Any]:
+    """The index ``n`` vectors of ``part`` ("passages" or "sentences") get: what the
+    manifest records for it."""
+    chosen = config.sentence_factory if part == "sentences" else config.factory
+    factory = chosen.replace("{nlist}", str(nlist_for(n)))
+    if n <= config.threshold or (n < MIN_TRAINED and _clusters(factory)):
         return {"factory": FLAT, "n": n}
-    spec: dict[str, Any] = {"factory": config.factory, "n": n, "exact_below": config.exact_below}
-    if "HNSW" in config.factory:
+    spec: dict[str, Any] = {"factory": factory, "n": n, "exact_below": config.exact_below}
+    if "HNSW" in factory:
         spec.update(ef_construction=config.ef_construction, ef_search=config.ef_search)
+    if factory.startswith("IVF"):
+        spec.update(nprobe=config.nprobe)
+    if config.refine:
+        spec.update(refine=config.refine)
     return spec
 
 
+def nlist_for(n: int) -> int:
+    """Inverted lists for ``n`` vectors: the power of two nearest sqrt(n), at least 16
+    (1,024 lists for a million vectors, 4,096 for ten million)."""
+    return 2 ** max(4, round(math.log2(max(n, 1)) / 2))
+
+
 def build(vectors: np.ndarray, spec: dict[str, Any]) -> Any:
-    """A FAISS index over ``vectors`` (rows L2-normalised, so inner product is cosine)."""
+    """A FAISS index over ``vectors`` (rows L2-normalised, so inner product is cosine).
+
+    ``vectors`` may be memory-mapped: they are read a block at a time.
+    """
     import faiss
 
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     dim = vectors.shape[1]
     index = faiss.index_factory(dim, spec["factory"], faiss.METRIC_INNER_PRODUCT)
     hnsw = _hnsw(index)
     if hnsw is not None:
         hnsw.efConstruction = int(spec["ef_construction"])
     if not index.is_trained:  # quantisers (SQ8, PQ, IVF) learn their ranges first
-        index.train(vectors)
-    index.add(vectors)
+        with _one_thread():
+            index.train(_training_sample(vectors, spec))
+    for start in range(0, len(vectors), _BLOCK):
+        index.add(np.ascontiguousarray(vectors[start : start + _BLOCK], dtype=np.float32))
     prepare(index, spec)
     return index
 
 
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """faiss's k-means runs thousands of tiny OpenMP loops (256 centroids per 8-number
+    sub-vector for PQ), whose threads spin-wait for each other: on a busy two-core machine
+    training a PQ took 38 s with two threads and 1.8 s with one."""
+    import faiss
+
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(threads)
+
+
+def _clusters(factory: str) -> bool:
+    """Whether an index of this factory string learns centroids by k-means."""
+    return any(part.startswith(("IVF", "PQ", "OPQ")) for part in factory.split(","))
+
+
+def _training_sample(vectors: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
+    """Enough rows to train the quantisers, picked evenly at random (seeded: the same
+    vectors give the same index), in file order so a mapped file is read forwards."""
+    ivf = spec["factory"].split(",")[0]
+    lists = int(ivf[3:]) if ivf.startswith("IVF") and ivf[3:].isdigit() else 0
+    want = max(_TRAIN_PER_LIST * lists, _TRAIN_MIN)
+    if want >= len(vectors):
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+    rows = np.sort(np.random.default_rng(0).choice(len(vectors), want, replace=False))
+    return np.ascontiguousarray(vectors[rows], dtype=np.float32)
+
+
 def prepare(index: Any, spec: dict[str, Any]) -> None:
-    """Apply the search parameters the manifest records (HNSW's efSearch) to a loaded index."""
+    """Apply the search parameters the manifest records (HNSW's efSearch, IVF's nprobe)
+    to a loaded index."""
     hnsw = _hnsw(index)
     if hnsw is not None and "ef_search" in spec:
         hnsw.efSearch = int(spec["ef_search"])
+    ivf = _ivf(index)
+    if ivf is not None and "nprobe" in spec:
+        ivf.nprobe = int(spec["nprobe"])
 
 
 def search(
@@ -64,40 +133,50 @@ def search(
     """The ids of the (about) ``k`` vectors nearest ``query``, only among ``allowed`` if given.
 
     A flat index filters exactly with an ID selector. An ANN index does too for a broad
-    filter (HNSW skips the excluded vectors while walking the graph, with efSearch at least
-    ``k``); a narrow one (``exact_below`` vectors or fewer: one document, one year of a few
-    documents) is scored exactly from ``vectors``, because a graph walk that may visit
-    only a few allowed nodes can miss them.
+    filter (HNSW skips the excluded vectors while walking the graph, IVF while scanning its
+    lists); a narrow one (``exact_below`` vectors or fewer: one document, one year of a few
+    documents) is scored exactly from ``vectors``, because a search that may meet only a
+    few allowed vectors can miss them. An ANN index with ``refine`` returns that many
+    candidates, re-scored exactly from ``vectors``: its compact codes only choose them.
     """
     import faiss
 
     q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
-    if allowed is None:
-        params = _ann_params(index, spec, k)
-        _, ids = index.search(q, k, params=params) if params else index.search(q, k)
-        return ids[0][ids[0] >= 0]
-    if allowed.size == 0 or k <= 0:
+    if k <= 0 or (allowed is not None and allowed.size == 0):
         return np.zeros(0, np.int64)
-    if spec.get("factory", FLAT) != FLAT and allowed.size <= spec.get("exact_below", 0):
-        scores = np.asarray(vectors[allowed], np.float32) @ q[0]
-        top = np.argsort(-scores, kind="stable")[:k]
-        return np.asarray(allowed, np.int64)[top]
-    selector = faiss.IDSelectorBatch(np.asarray(allowed, np.int64))
-    params = _ann_params(index, spec, k, selector) or faiss.SearchParameters(sel=selector)
-    _, ids = index.search(q, k, params=params)
-    return ids[0][ids[0] >= 0]
+    ann = spec.get("factory", FLAT) != FLAT
+    if ann and allowed is not None and allowed.size <= spec.get("exact_below", 0):
+        return _exact(np.asarray(allowed, np.int64), vectors, q[0], k)
+    depth = max(k, int(spec.get("refine", 0))) if ann else k
+    selector = None if allowed is None else faiss.IDSelectorBatch(np.asarray(allowed, np.int64))
+    params = _ann_params(index, spec, depth, selector)
+    if params is None and selector is not None:
+        params = faiss.SearchParameters(sel=selector)
+    _, ids = index.search(q, depth, params=params) if params else index.search(q, depth)
+    found = ids[0][ids[0] >= 0]
+    if ann and spec.get("refine"):
+        return _exact(np.sort(found), vectors, q[0], k)
+    return found[:k]
 
 
-def _ann_params(index: Any, spec: dict[str, Any], k: int, selector: Any = None) -> Any:
+def _exact(ids: np.ndarray, vectors: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` of ``ids`` nearest ``q`` by their stored vectors, ties in id order (ids
+    come sorted, so a mapped file is read forwards)."""
+    scores = np.asarray(vectors[ids], np.float32) @ q
+    return ids[np.argsort(-scores, kind="stable")[:k]]
+
+
+def _ann_params(index: Any, spec: dict[str, Any], depth: int, selector: Any = None) -> Any:
     import faiss
 
-    if _hnsw(index) is None:
-        return None
-    # A walk that keeps fewer candidates than it must return returns fewer.
-    ef = max(int(spec.get("ef_search", 16)), k)
-    if selector is None:
-        return faiss.SearchParametersHNSW(efSearch=ef)
-    return faiss.SearchParametersHNSW(sel=selector, efSearch=ef)
+    extra = {} if selector is None else {"sel": selector}
+    if _hnsw(index) is not None:
+        # A walk that keeps fewer candidates than it must return returns fewer.
+        ef = max(int(spec.get("ef_search", 16)), depth)
+        return faiss.SearchParametersHNSW(efSearch=ef, **extra)
+    if _ivf(index) is not None:
+        return faiss.SearchParametersIVF(nprobe=int(spec.get("nprobe", 1)), **extra)
+    return None
 
 
 def _hnsw(index: Any) -> Any:
@@ -110,3 +189,13 @@ def _hnsw(index: Any) -> Any:
         return None
     except Exception:  # noqa: BLE001 - an index type downcast does not know
         return getattr(index, "hnsw", None)
+
+
+def _ivf(index: Any) -> Any:
+    """The inverted-file index inside an index built by the factory, or None."""
+    import faiss
+
+    try:
+        return faiss.extract_index_ivf(index)
+    except RuntimeError:  # not an IVF index
+        return None

@@ -1,5 +1,6 @@
-"""Vector indexes chosen by size: flat while small, HNSW past the threshold, read back from
-the manifest, and filters by document and year that keep working on either."""
+"""Vector indexes chosen by size: flat while small, an ANN index (IVF-PQ re-scored from the
+stored vectors, or HNSW) past the threshold, read back from the manifest, and filters by
+document and year that keep working on each."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.conftest import FIXTURE_CORPUS, make_settings
 WATERSTOF = "welke projecten gaan over waterstof?"
 
 
-def _unit(rows: int, dim: int = 32, seed: int = 0) -> np.ndarray:
+def _unit(rows: int, dim: int = 96, seed: int = 0) -> np.ndarray:
     x = np.random.default_rng(seed).standard_normal((rows, dim)).astype(np.float32)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
@@ -36,10 +37,31 @@ def test_flat_up_to_the_threshold_and_hnsw_past_it():
 
 
 def test_a_factory_without_a_graph_records_no_graph_parameters():
-    spec = ann.spec_for(10, VectorIndexConfig(threshold=0, factory="IVF4,SQ8"))
+    spec = ann.spec_for(5000, VectorIndexConfig(threshold=0, factory="IVF4,SQ8"))
 
     assert spec["factory"] == "IVF4,SQ8"
     assert "ef_search" not in spec
+    assert spec["nprobe"] == VectorIndexConfig().nprobe
+
+
+def test_the_default_factory_gets_lists_by_size_nprobe_and_refine():
+    config = VectorIndexConfig(nprobe=12, refine=150)
+
+    assert ann.spec_for(50_000, config) == {"factory": "Flat", "n": 50_000}
+    spec = ann.spec_for(1_000_000, config)
+    assert spec["factory"] == "IVF1024,SQ8"
+    assert (spec["nprobe"], spec["refine"]) == (12, 150)
+    assert "ef_search" not in spec
+    assert ann.spec_for(9_400_000, config, "sentences")["factory"] == "IVF4096,SQ4"
+    assert [ann.nlist_for(n) for n in (10, 100_000, 1_000_000)] == [16, 256, 1024]
+
+
+def test_too_few_vectors_to_train_centroids_get_a_flat_index():
+    config = VectorIndexConfig(threshold=0)
+
+    assert ann.spec_for(ann.MIN_TRAINED - 1, config)["factory"] == "Flat"
+    graph = config.model_copy(update={"factory": "HNSW32"})  # a graph learns nothing
+    assert ann.spec_for(ann.MIN_TRAINED - 1, graph)["factory"] == "HNSW32"
 
 
 def test_ann_settings_come_from_the_environment(monkeypatch):
@@ -69,13 +91,45 @@ def test_hnsw_finds_what_exact_search_finds(factory):
     assert faiss.downcast_index(index).hnsw.efSearch == spec["ef_search"]
 
 
-@pytest.mark.parametrize("exact_below", [0, 10_000])  # graph walk with a selector / exact
-def test_a_filtered_ann_search_returns_only_allowed_vectors_best_first(exact_below):
+@pytest.mark.parametrize("part", ["passages", "sentences"])
+def test_ivf_finds_what_exact_search_finds_and_holds_codes_not_vectors(part):
+    vectors = _unit(6000)
+    queries = _unit(50, seed=1)
+    config = VectorIndexConfig(threshold=0, nprobe=64, refine=100)
+    spec = ann.spec_for(len(vectors), config, part)  # 64 lists: every one visited
+    index = ann.build(vectors, spec)
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+
+    found = [ann.search(index, spec, vectors, q, 10) for q in queries]
+
+    recall = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact, strict=True)])
+    assert recall >= 0.9
+    for f, q in zip(found, queries, strict=True):  # re-scored exactly: best first
+        scores = vectors[f] @ q
+        assert np.all(np.diff(scores) <= 0)
+    assert faiss.extract_index_ivf(index).nprobe == 64
+    # One or half a byte per number and an 8-byte id per vector, not four bytes a number.
+    assert faiss.serialize_index(index).size / len(vectors) < 2 * vectors.shape[1]
+
+
+def test_without_refine_an_ann_index_keeps_its_own_order():
+    vectors = _unit(3000)
+    query = _unit(1, seed=4)[0]
+    spec = ann.spec_for(len(vectors), VectorIndexConfig(threshold=0, refine=0))
+    assert "refine" not in spec
+
+    found = ann.search(ann.build(vectors, spec), spec, vectors, query, 10)
+
+    assert len(found) == 10
+
+
+@pytest.mark.parametrize("factory", ["HNSW32", "IVF{nlist},PQ48"])
+@pytest.mark.parametrize("exact_below", [0, 10_000])  # ANN search with a selector / exact
+def test_a_filtered_ann_search_returns_only_allowed_vectors_best_first(exact_below, factory):
     vectors = _unit(3000)
     query = _unit(1, seed=2)[0]
-    spec = ann.spec_for(
-        len(vectors), VectorIndexConfig(threshold=0, ef_search=64, exact_below=exact_below)
-    )
+    config = VectorIndexConfig(threshold=0, ef_search=64, exact_below=exact_below)
+    spec = ann.spec_for(len(vectors), config.model_copy(update={"factory": factory}))
     index = ann.build(vectors, spec)
     allowed = np.arange(0, 3000, 7)  # one vector in seven, like one document of many
 
@@ -107,7 +161,14 @@ def test_a_filter_wider_than_k_on_a_flat_index_is_exact():
 def hnsw_settings(tmp_path_factory, cache_dir):
     """The fixture corpus with every vector index an HNSW graph (threshold 0)."""
     root = tmp_path_factory.mktemp("hnsw-index")
-    config = VectorIndexConfig(threshold=0, ef_construction=40, ef_search=77, exact_below=0)
+    config = VectorIndexConfig(
+        threshold=0,
+        factory="HNSW32",
+        sentence_factory="HNSW32",
+        ef_construction=40,
+        ef_search=77,
+        exact_below=0,
+    )
     settings = make_settings(
         FIXTURE_CORPUS, root / "index", cache_dir, chunk_size=400, chunk_overlap=60, ann=config
     )
@@ -179,3 +240,27 @@ def test_filters_by_document_and_year_work_on_an_hnsw_index(
             assert {h.document.id for h in hits} <= set(filters.documents)
         if filters.year:
             assert {h.document.year for h in hits} == {filters.year}
+
+
+def test_an_ivf_build_records_lists_nprobe_and_refine_and_a_load_reads_them_back(
+    tmp_path, cache_dir, monkeypatch
+):
+    monkeypatch.setattr(ann, "MIN_TRAINED", 20)  # the fixture corpus: 30 sentences, 7 passages
+    config = VectorIndexConfig(threshold=0, nprobe=5, refine=40, exact_below=0)
+    settings = make_settings(
+        FIXTURE_CORPUS, tmp_path / "index", cache_dir, chunk_size=400, chunk_overlap=60, ann=config
+    )
+    build_index(settings)
+    manifest = read_manifest(settings.index_dir)
+    spec = manifest["vectors"]["sentences"]
+    lists = str(ann.nlist_for(spec["n"]))
+    assert spec["factory"] == config.sentence_factory.replace("{nlist}", lists)
+    assert (spec["nprobe"], spec["refine"]) == (5, 40)
+
+    index = load_index(settings.index_dir, settings.embedder)
+
+    assert faiss.extract_index_ivf(index.sentences.dense).nprobe == 5
+    assert index.sentences.dense.ntotal == spec["n"]
+    assert not index.sentences.vectors.flags.owndata  # the float32 vectors: mapped, once
+    q = index.sentences.vectors[3]
+    assert ann.search(index.sentences.dense, spec, index.sentences.vectors, q, 5)[0] == 3
