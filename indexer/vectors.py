@@ -183,6 +183,8 @@ def _hnsw(index: Any) -> Any:
     """The HNSW graph of an index built by the factory, or None."""
     import faiss
 
+    if not isinstance(index, faiss.Index):  # a view merging the segments' own indexes
+        return None
     try:
         return faiss.downcast_index(index).hnsw
     except AttributeError:
@@ -195,6 +197,8 @@ def _ivf(index: Any) -> Any:
     """The inverted-file index inside an index built by the factory, or None."""
     import faiss
 
+    if not isinstance(index, faiss.Index):  # a view merging the segments' own indexes
+        return None
     try:
         return faiss.extract_index_ivf(index)
     except RuntimeError:  # not an IVF index
