@@ -163,7 +163,7 @@ def train_scorer(
     cv: dict[str, dict[str, float]] = {}
     oof: dict[str, np.ndarray] = {}
     for name, make in candidates().items():
-        oof[name] = _out_of_fold(make, data)
+        oof[name] = out_of_fold(make, data.rows, data.labels, data.groups)
         cv[name] = _judge(oof[name], data)
     # No sentence that answered a dev question was less similar to it than this: below it a
     # sentence shares words with the question at most ("Human Capital" for "capital").
@@ -211,17 +211,18 @@ def train_scorer(
     return TrainResult(scorer, time.perf_counter() - t0)
 
 
-def _out_of_fold(make: Callable[[], Any], data: TrainingData) -> np.ndarray:
+def out_of_fold(
+    make: Callable[[], Any], rows: np.ndarray, labels: np.ndarray, groups: np.ndarray
+) -> np.ndarray:
+    """Each row's probability from a model fitted without its question (grouped folds)."""
     from sklearn.model_selection import GroupKFold
 
-    out = np.zeros(len(data.labels))
-    for fit_rows, held_rows in GroupKFold(n_splits=FOLDS).split(
-        data.rows, data.labels, data.groups
-    ):
-        if data.labels[fit_rows].sum() == 0:
+    out = np.zeros(len(labels))
+    for fit_rows, held_rows in GroupKFold(n_splits=FOLDS).split(rows, labels, groups):
+        if labels[fit_rows].sum() == 0:
             continue
-        model = make().fit(data.rows[fit_rows], data.labels[fit_rows])
-        out[held_rows] = model.predict_proba(data.rows[held_rows])[:, 1]
+        model = make().fit(rows[fit_rows], labels[fit_rows])
+        out[held_rows] = model.predict_proba(rows[held_rows])[:, 1]
     return out
 
 

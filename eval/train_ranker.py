@@ -25,7 +25,7 @@ import numpy as np
 
 from eval.matching import contains_quote
 from eval.questions import Question, dev_only
-from eval.train import FOLDS, SEED, _questions_hash, _versions
+from eval.train import FOLDS, SEED, _questions_hash, _versions, out_of_fold
 from search_api.passage_features import PASSAGE_FEATURES
 from search_api.ranker import PassageRanker, forget_loaded
 from search_api.retrieval import Searcher
@@ -170,7 +170,7 @@ def train_ranker(
     fusion = ranking_quality(None, data, DEPTH)
     cv: dict[str, dict[str, dict[str, float]]] = {}
     for name, make in candidates().items():
-        oof = _out_of_fold(make, data)
+        oof = out_of_fold(make, data.rows, data.labels, data.groups)
         cv[name] = {str(d): ranking_quality(oof, data, d) for d in DEPTHS}
     name, depth = max(
         ((n, int(d)) for n in cv for d in cv[n]),
@@ -204,17 +204,3 @@ def train_ranker(
     ranker.save(out_dir)
     forget_loaded()
     return RankerResult(ranker, time.perf_counter() - t0)
-
-
-def _out_of_fold(make: Callable[[], Any], data: RankingData) -> np.ndarray:
-    from sklearn.model_selection import GroupKFold
-
-    out = np.zeros(len(data.labels))
-    for fit_rows, held_rows in GroupKFold(n_splits=FOLDS).split(
-        data.rows, data.labels, data.groups
-    ):
-        if data.labels[fit_rows].sum() == 0:
-            continue
-        model = make().fit(data.rows[fit_rows], data.labels[fit_rows])
-        out[held_rows] = model.predict_proba(data.rows[held_rows])[:, 1]
-    return out
