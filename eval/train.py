@@ -122,9 +122,11 @@ def collect(
     )
 
 
-def candidates() -> dict[str, Callable[[], Any]]:
-    """The models cross-validated: logistic regression at three strengths of
-    regularisation, and gradient-boosted trees."""
+def candidates(
+    strengths: tuple[float, ...] = (0.03, 0.1, 0.3), trees: bool = True
+) -> dict[str, Callable[[], Any]]:
+    """The models cross-validated: logistic regression at these strengths of
+    regularisation, and gradient-boosted trees unless ``trees`` is False."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -133,19 +135,19 @@ def candidates() -> dict[str, Callable[[], Any]]:
     def logistic(c: float) -> Callable[[], Any]:
         return lambda: make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000))
 
-    return {
-        "logistic_regression_c0.03": logistic(0.03),
-        "logistic_regression_c0.1": logistic(0.1),
-        "logistic_regression_c0.3": logistic(0.3),
-        "gradient_boosting": lambda: HistGradientBoostingClassifier(
+    made: dict[str, Callable[[], Any]] = {
+        f"logistic_regression_c{c:g}": logistic(c) for c in strengths
+    }
+    if trees:
+        made["gradient_boosting"] = lambda: HistGradientBoostingClassifier(
             max_depth=3,
             learning_rate=0.05,
             max_iter=200,
             min_samples_leaf=20,
             l2_regularization=1.0,
             random_state=SEED,
-        ),
-    }
+        )
+    return made
 
 
 def train_scorer(
@@ -242,14 +244,7 @@ def _question_rows(p: np.ndarray, data: TrainingData) -> tuple[np.ndarray, np.nd
 
 def abstainer_candidates() -> dict[str, Callable[[], Any]]:
     """Logistic regression at three strengths: one row per question is few rows."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    def logistic(c: float) -> Callable[[], Any]:
-        return lambda: make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000))
-
-    return {f"logistic_regression_c{c}": logistic(c) for c in (0.01, 0.03, 0.1)}
+    return candidates((0.01, 0.03, 0.1), trees=False)
 
 
 def _abstainer(p: np.ndarray, data: TrainingData) -> tuple[Any, dict[str, Any], np.ndarray]:

@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from eval import train
 from eval.matching import contains_quote
 from eval.questions import Question, dev_only
-from eval.train import FOLDS, SEED, _questions_hash, _versions, out_of_fold
+from eval.train import FOLDS, _questions_hash, _versions, out_of_fold
 from search_api.passage_features import PASSAGE_FEATURES
 from search_api.ranker import PassageRanker, forget_loaded
 from search_api.retrieval import Searcher
@@ -114,27 +115,7 @@ def collect(
 
 def candidates() -> dict[str, Callable[[], Any]]:
     """Pointwise models: logistic regression at three strengths, gradient-boosted trees."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    def logistic(c: float) -> Callable[[], Any]:
-        return lambda: make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000))
-
-    return {
-        "logistic_regression_c0.03": logistic(0.03),
-        "logistic_regression_c0.3": logistic(0.3),
-        "logistic_regression_c3": logistic(3.0),
-        "gradient_boosting": lambda: HistGradientBoostingClassifier(
-            max_depth=3,
-            learning_rate=0.05,
-            max_iter=200,
-            min_samples_leaf=20,
-            l2_regularization=1.0,
-            random_state=SEED,
-        ),
-    }
+    return train.candidates((0.03, 0.3, 3.0))
 
 
 def ranking_quality(scores: np.ndarray | None, data: RankingData, depth: int) -> dict[str, float]:
