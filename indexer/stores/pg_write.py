@@ -54,7 +54,7 @@ def write_version(url: str, store: FolderStore, say: Say = lambda _: None) -> in
             n_sentences = _sentences(conn, version, store)
             say(f"{n_sentences} sentences")
             _files(conn, version, store)
-            _vector_indexes(conn, version)
+            _vector_indexes(conn, version, max(len(index.chunks), n_sentences), dim)
             say("vector indexes built")
             conn.execute(
                 "INSERT INTO bz_versions (version, manifest, n_passages, n_sentences, avg_length)"
@@ -228,17 +228,14 @@ def _files(conn: Any, version: int, store: FolderStore) -> None:
             copy.write_row((version, name, data))
 
 
-def _vector_indexes(conn: Any, version: int) -> None:
+def _vector_indexes(conn: Any, version: int, n: int, dim: int) -> None:
     """An HNSW graph (inner product: the vectors are L2-normalised) per table, for this
     version only: a partial index, so a search of one version never walks another's.
 
     pgvector builds fast only while the graph fits in ``maintenance_work_mem`` (64 MB by
     default: about 40,000 of these vectors); past it the build slows many times over. So the
-    transaction asks for what the largest graph needs, up to ``MAX_BUILD_MEMORY_MB``."""
-    n = conn.execute("SELECT count(*) FROM bz_sentences WHERE version = %s", (version,)).fetchone()[
-        0
-    ]
-    dim = int(conn.execute("SELECT vector_dims(vector) FROM bz_passages LIMIT 1").fetchone()[0])
+    transaction asks for what the largest graph (``n`` vectors of ``dim``) needs, up to
+    ``MAX_BUILD_MEMORY_MB``."""
     need_mb = int(n * (4 * dim + GRAPH_BYTES_PER_VECTOR) * 1.25 / 2**20) + 64
     have_mb = _setting_mb(conn, "maintenance_work_mem")
     if need_mb > have_mb:
