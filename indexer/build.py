@@ -13,7 +13,7 @@ import numpy as np
 
 from beleidszoeker.config import Settings
 from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError, IndexDamagedError
-from indexer import corpus
+from indexer import corpus, word_tables
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
 from indexer.embedders import get_embedder
@@ -21,7 +21,6 @@ from indexer.keyword import STEMMER, KeywordIndex
 from indexer.reading import LocalRunner, ReadTask, Runner, document_record
 from indexer.schema import Chunk, Document
 from indexer.segments import Layout, Segment, SegmentChunks
-from indexer.sentence_terms import build_sentence_terms
 from indexer.sentences import split_sentences
 from indexer.store import (
     FORMAT_VERSION,
@@ -37,6 +36,7 @@ from indexer.store import (
     write_index,
 )
 from indexer.vector_cache import VectorCache, embed_with_cache
+from indexer.word_tables import LiveWords, WordTable
 from indexer.words import WordBoxes
 
 if TYPE_CHECKING:  # indexer.ocr and the loaders import each other: the loaders go first
@@ -255,6 +255,14 @@ def build_index(
         cache.close()
     report.embed_seconds = time.perf_counter() - t_embed
     sentences = SentenceVectors(rows, spans, sentence_vectors)
+    progress.message("Woorden per passage en zin tellen")
+    # The texts written now are tokenised once, here; every later publish merges these
+    # tables instead of reading the texts again (indexer/word_tables.py).
+    word_table = WordTable.build(
+        chunks, new_ids if kept is not None else list(documents), rows, spans
+    )
+    live_words = [LiveWords(word_table, np.arange(len(chunks)), np.arange(len(rows)),
+                            new_ids if kept is not None else list(documents))]  # fmt: skip
     plan = None
     if kept is not None:
         new = NewSegment(
@@ -266,6 +274,7 @@ def build_index(
                 "passages": ann.spec_for(len(chunks), settings.ann),
                 "sentences": ann.spec_for(len(rows), settings.ann, "sentences"),
             },
+            word_table,
         )
         plan = SegmentPlan(previous.path, [s.entry for s in kept], new if new_ids else None)
         # Everything global is computed over the live passages of every segment, in row
@@ -277,18 +286,20 @@ def build_index(
         order = [d for s in layout.segments for d in s.live_documents]
         documents = {d: documents[d] for d in order}
         report.n_segments = len(layout.segments)
+        live_words = [s.live_words() for s in kept] + (live_words if new_ids else [])
 
     progress.message("Trefwoordenindex bouwen")
-    keyword = KeywordIndex.build([c.embed_text() for c in chunks])
+    # The corpus-wide statistics, merged from the segments' words (no text read again).
+    merged = word_tables.merge(live_words, documents, (rows, spans))
+    keyword = KeywordIndex.from_scores(merged.bm25, merged.bm25_vocab, merged.decompounder)
     progress.message("Beloften zoeken")
     t_promises = time.perf_counter()
     register_files, promises_meta = _promise_register(
         settings, embedder, documents, texts, chunks, page_starts_of, previous, report
     )
     report.promise_seconds = time.perf_counter() - t_promises
-    progress.message("Trefwoorden per zin opslaan")
     # Here, once, rather than at every server start: see indexer/sentence_terms.py.
-    terms = build_sentence_terms(chunks, documents, keyword.decompounder, rows, spans)
+    terms = merged.sentence_terms
     manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "embedder": {
@@ -319,6 +330,7 @@ def build_index(
         manifest, documents, chunks, np.asarray(vectors, np.float32), keyword, sentences, terms
     )
     data.files = register_files
+    data.word_table = word_table
     report.index_path = write_index(settings.index_dir, data, texts, words, plan)
     report.n_chunks = len(chunks)
     report.seconds = time.perf_counter() - t0
@@ -347,6 +359,7 @@ def _kept_segments(
         or previous.path is None
         or not previous.segments
         or previous.manifest.get("ann") != settings.ann.model_dump()
+        or any(s.word_table is None for s in previous.segments)
     ):
         return None
     kept = []

@@ -45,14 +45,17 @@ from indexer.segments import (
 )
 from indexer.sentence_terms import FOLDER as TERMS_FOLDER
 from indexer.sentence_terms import SentenceTerms
+from indexer.word_tables import FOLDER as WORDS_FOLDER
+from indexer.word_tables import WordTable
 from indexer.words import WordBoxes
 
 # 2: sentence vectors beside the passage vectors; 3: checksums, offsets stored as runs;
 # 4: vector indexes chosen by size (manifest "vectors"), vectors and the key words of every
 # sentence as memory-mapped .npy arrays; 5: passages, cleaned texts and sentence offsets as
 # memory-mapped columns (indexer/columns.py), not parsed at load; 6: segments (manifest
-# "segments", indexer/segments.py), documents masked per segment
-FORMAT_VERSION = 6
+# "segments", indexer/segments.py), documents masked per segment; 7: each segment's words
+# (indexer/word_tables.py), from which a publish merges the keyword statistics
+FORMAT_VERSION = 7
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"  # a build being written: <builds>/.tmp-<id>, locked by .tmp-<id>.lock
 
@@ -68,6 +71,7 @@ class IndexData:
     keyword: KeywordIndex
     sentences: SentenceVectors | None = None
     terms: SentenceTerms | None = None  # key words per sentence, passage and section
+    word_table: WordTable | None = None  # a build's words, written with its one segment
     path: Path | None = None
     dense: Any = None  # the FAISS index, set when loaded from disk
     # Further files of the build, written as they are (name -> content): the promise register.
@@ -171,6 +175,7 @@ class NewSegment:
     vectors: np.ndarray
     sentences: SentenceVectors | None
     specs: dict[str, dict[str, Any]]  # the vector indexes it gets (by its own size)
+    word_table: WordTable | None = None  # the words of its texts (indexer/word_tables.py)
 
 
 @dataclass
@@ -212,7 +217,7 @@ def write_index(
         if plan is None:
             whole = NewSegment(
                 list(data.documents), list(data.chunks), data.vectors, data.sentences,
-                vector_specs(data.manifest),
+                vector_specs(data.manifest), data.word_table,
             )  # fmt: skip
             segments = [_write_segment(tmp, BASE, build_id, whole, texts, words)]
         else:
@@ -285,6 +290,8 @@ def _write_segment(
     _save_array(folder / "vectors.npy", part.vectors, np.float32)
     index = ann.build(part.vectors, part.specs["passages"])
     faiss.write_index(index, str(folder / "dense.faiss"))
+    if part.word_table is not None:
+        part.word_table.save(folder / WORDS_FOLDER)
     n_sentences = 0
     if part.sentences is not None:
         sent = part.sentences
@@ -614,7 +621,13 @@ def _load_segment(path: Path, entry: dict[str, Any]) -> Segment:
         sentence_dense=s_index,
         texts=TextStore(folder / TEXTS, ids),
         folder=folder,
+        word_table=_word_table(folder),
     )
+
+
+def _word_table(folder: Path) -> WordTable | None:
+    """A segment's words, mapped; None in a build written before segments stored them."""
+    return WordTable.load(folder / WORDS_FOLDER) if (folder / WORDS_FOLDER).is_dir() else None
 
 
 def _mapped(path: Path) -> np.ndarray:
