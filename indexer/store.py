@@ -16,7 +16,8 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -262,6 +263,32 @@ def write_index(
     _point_link(index_dir, final)
     _prune(root, keep={final.name, *_live_target_names(index_dir)})
     return final
+
+
+@contextmanager
+def scratch(index_dir: Path) -> Iterator[Path]:
+    """A locked folder beside the builds for what a build writes before its own folder
+    exists (its sentence vectors, memory-mapped); removed afterwards, and by the next run
+    when this one is killed (its lock is then free, as a killed build's)."""
+    root = builds_dir(index_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f"{TMP_PREFIX}scratch-{uuid.uuid4().hex[:8]}"
+    lock_path = _lock_path(tmp)
+    lock = lock_path.open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        tmp.mkdir()
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        lock_path.unlink(missing_ok=True)
+        lock.close()
+
+
+def mapped_array(folder: Path, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A float32 ``.npy`` file of ``shape`` in ``folder``, memory-mapped for writing: a
+    build fills it a round at a time, and ``write_index`` links it into the build."""
+    return np.lib.format.open_memmap(folder / name, mode="w+", dtype=np.float32, shape=shape)
 
 
 def _write_segment(
@@ -637,5 +664,27 @@ def _mapped(path: Path) -> np.ndarray:
 
 
 def _save_array(path: Path, array: np.ndarray, dtype: type) -> None:
-    """A plain ``.npy`` file (no pickle), so it can be memory-mapped when loaded."""
+    """A plain ``.npy`` file (no pickle), so it can be memory-mapped when loaded.
+
+    An array already in such a file (``mapped_array``) is linked, not copied: no second
+    copy of gigabytes of vectors passes through memory.
+    """
+    if isinstance(array, np.memmap) and array.filename and array.dtype == dtype:
+        array.flush()
+        if _whole_npy(array):
+            try:
+                os.link(array.filename, path)
+                return
+            except OSError:  # another file system: copied below
+                pass
     np.save(path, np.ascontiguousarray(array, dtype=dtype), allow_pickle=False)
+
+
+def _whole_npy(array: np.memmap) -> bool:
+    """Whether ``array`` is the whole of the ``.npy`` file it maps (not a slice of it)."""
+    try:
+        on_disk = np.load(array.filename, mmap_mode="r")
+    except (OSError, ValueError):
+        return False
+    return on_disk.shape == array.shape and on_disk.dtype == array.dtype and array.offset == (
+        on_disk.offset)  # fmt: skip

@@ -69,18 +69,13 @@ class WordTable:
         def ids(found: list[str]) -> list[int]:
             return [word_id.setdefault(w, len(word_id)) for w in found]
 
-        passage_lists, count_lists, leaf_lists = [], [], []
-        for chunk in chunks:
-            found, counts = np.unique(np.asarray(ids(words(chunk.embed_text())), np.int64),
-                                      return_counts=True)  # fmt: skip
-            passage_lists.append(found)
-            count_lists.append(counts)
-            leaf_lists.append(ids(words(chunk.section.split(SECTION_SEPARATOR)[-1])))
+        passage_lists = [ids(words(c.embed_text())) for c in chunks]
+        leaf_lists = [ids(words(c.section.split(SECTION_SEPARATOR)[-1])) for c in chunks]
         rows = np.asarray(sentence_rows, np.int64)
         spans = np.asarray(sentence_spans, np.int64).reshape(-1, 2)
         sentence_lists = [
             ids(words(chunks[int(r)].text[int(s) : int(e)]))
-            for r, (s, e) in zip(rows, spans, strict=True)
+            for r, (s, e) in zip(rows.tolist(), spans.tolist(), strict=True)
         ]
         doc_index = {d: i for i, d in enumerate(document_ids)}
         section_index: dict[tuple[str, str], int] = {}
@@ -94,18 +89,16 @@ class WordTable:
         renumber = np.zeros(len(word_id), np.int64)
         renumber[list(word_id.values())] = np.searchsorted(vocabulary, list(word_id))
 
-        def csr(lists: Sequence[Sequence[int]]) -> Csr:
-            return Csr.of([renumber[np.asarray(x, np.int64)] for x in lists])
+        def flat(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+            owners = np.repeat(np.arange(len(lists), dtype=np.int64), [len(x) for x in lists])
+            found = np.fromiter((w for x in lists for w in x), np.int64, len(owners))
+            return owners, renumber[found]
 
-        passage = csr(passage_lists)
-        # Csr.of sorts each list: the counts follow their (renumbered) words.
-        counts = np.zeros(len(passage.ids), np.int32)
-        for i, (found, n) in enumerate(zip(passage_lists, count_lists, strict=True)):
-            order = np.argsort(renumber[found], kind="stable")
-            counts[passage.ptr[i] : passage.ptr[i + 1]] = n[order]
-        return cls(
-            vocabulary, passage, counts, csr(sentence_lists), csr(leaf_lists), document, section
-        )
+        n_words = len(vocabulary)
+        passage, counts = _sets(*flat(passage_lists), len(chunks), n_words, counts=True)
+        sentence = _sets(*flat(sentence_lists), len(rows), n_words)
+        leaf = _sets(*flat(leaf_lists), len(chunks), n_words)
+        return cls(vocabulary, passage, counts, sentence, leaf, document, section)
 
     def save(self, directory: Path) -> None:
         directory.mkdir()
@@ -153,6 +146,8 @@ class GlobalTerms:
 def _gather(csr: Csr, rows: np.ndarray, *values: np.ndarray) -> tuple[Csr, ...]:
     """The lists of ``rows`` (in that order) as one Csr, and the same rows of ``values``."""
     rows = np.asarray(rows, np.int64)
+    if len(rows) == len(csr) and (not len(rows) or (rows[0] == 0 and np.all(np.diff(rows) == 1))):
+        return (csr, *(np.asarray(v) for v in values))  # every list, in order: as it is
     ptr = np.asarray(csr.ptr, np.int64)
     starts, lengths = ptr[rows], ptr[rows + 1] - ptr[rows]
     out_ptr = np.zeros(len(rows) + 1, np.int64)
@@ -177,14 +172,37 @@ def _expand(owners_ptr: np.ndarray, items: np.ndarray, table: Csr) -> tuple[np.n
     return owners[item_at], table.ids[at], item_at
 
 
-def _sets(owners: np.ndarray, values: np.ndarray, n_owners: int, n_values: int) -> Csr:
-    """Each owner's distinct values, ascending, as a Csr."""
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values, ascending, and how often each occurs (by sorting: numpy's
+    hashing ``np.unique`` took seconds on the millions of pairs here)."""
+    ordered = np.sort(np.asarray(values, np.int64))
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else (
+        np.zeros(0, np.int64))  # fmt: skip
+    return ordered[starts], np.diff(np.r_[starts, len(ordered)])
+
+
+def _inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values, ascending, and for each value its place among them."""
+    values = np.asarray(values, np.int64)
+    order = np.argsort(values)
+    ordered = values[order]
+    new = np.r_[True, ordered[1:] != ordered[:-1]] if len(ordered) else np.zeros(0, bool)
+    inverse = np.empty(len(values), np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
+
+
+def _sets(owners: np.ndarray, values: np.ndarray, n_owners: int, n_values: int,
+          counts: bool = False):  # fmt: skip
+    """Each owner's distinct values, ascending, as a Csr (and with ``counts``, how often
+    each occurred, beside the ids)."""
     n_values = max(n_values, 1)
-    keys = np.unique(owners * n_values + values)
+    keys, occurrences = _distinct(owners * n_values + values)
     by_owner = keys // n_values
     ptr = np.zeros(n_owners + 1, np.int64)
     np.cumsum(np.bincount(by_owner, minlength=n_owners), out=ptr[1:])
-    return Csr(ptr, (keys - by_owner * n_values).astype(np.int32))
+    csr = Csr(ptr, (keys - by_owner * n_values).astype(np.int32))
+    return (csr, occurrences.astype(np.int32)) if counts else csr
 
 
 def _concat(parts: Sequence[Csr]) -> Csr:
@@ -241,7 +259,7 @@ def merge(
     word_terms, term_vocab = _word_terms(vocabulary.tolist(), decompounder)
     bm25, bm25_vocab = _bm25(passage_words, passage_counts, word_terms, term_vocab)
 
-    title_ids = {d: np.unique(np.searchsorted(vocabulary, np.asarray(ws, dtype=str)))
+    title_ids = {d: _distinct(np.searchsorted(vocabulary, np.asarray(ws, dtype=str)))[0]
                  for d, ws in titles.items()}  # fmt: skip
     title_lists = [title_ids[d] for d in doc_of.tolist()]
     title_ptr = np.zeros(len(title_lists) + 1, np.int64)
@@ -291,11 +309,11 @@ def _bm25(
         weights = np.concatenate([weights, np.ones(len(empty), np.int64)])
         lengths[empty] = 1
     n_terms = len(term_vocab)
-    keys, inverse = np.unique(term_ids * max(n, 1) + owners, return_inverse=True)
+    keys, inverse = _inverse(term_ids * max(n, 1) + owners)
     tf = np.bincount(inverse, weights=weights, minlength=len(keys))
     term_of, doc_of = keys // max(n, 1), keys % max(n, 1)
     # Only the terms some passage holds are in the index's vocabulary, numbered in order.
-    used = np.unique(term_of)
+    used = _distinct(term_of)[0]
     renumber = np.full(n_terms, -1, np.int64)
     renumber[used] = np.arange(len(used))
     col = renumber[term_of]
@@ -336,7 +354,7 @@ def _sentence_terms(
     t_owner, t_term, _ = _expand(titles.ptr, titles.ids, word_terms)
     c_owner, c_term = np.concatenate([l_owner, t_owner]), np.concatenate([l_term, t_term])
     # Only terms a sentence or a context holds are in the vocabulary (sorted, as before).
-    used = np.unique(np.concatenate([s_term, c_term]))
+    used = _distinct(np.concatenate([s_term, c_term]))[0]
     renumber = np.full(len(term_vocab), -1, np.int64)
     renumber[used] = np.arange(len(used))
     s_term, c_term = renumber[s_term], renumber[c_term]
@@ -347,7 +365,7 @@ def _sentence_terms(
         n_passages, n_used,
     )  # fmt: skip
     # A section's terms: every term of every passage of its section.
-    _, group = np.unique(section_keys, return_inverse=True)
+    _, group = _inverse(section_keys)
     n_groups = int(group.max(initial=-1)) + 1
     owners = np.repeat(group.astype(np.int64), np.diff(passage.ptr))
     by_group = _sets(owners, passage.ids.astype(np.int64), n_groups, n_used)
