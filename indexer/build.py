@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ import numpy as np
 
 from beleidszoeker.config import Settings
 from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError, IndexDamagedError
-from indexer import corpus
+from indexer import corpus, word_tables
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
 from indexer.embedders import get_embedder
@@ -21,7 +22,6 @@ from indexer.keyword import STEMMER, KeywordIndex
 from indexer.reading import LocalRunner, ReadTask, Runner, document_record
 from indexer.schema import Chunk, Document
 from indexer.segments import Layout, Segment, SegmentChunks
-from indexer.sentence_terms import build_sentence_terms
 from indexer.sentences import split_sentences
 from indexer.store import (
     FORMAT_VERSION,
@@ -32,11 +32,14 @@ from indexer.store import (
     SentenceVectors,
     builds_dir,
     load_index,
+    mapped_array,
     read_manifest,
     remove_abandoned,
+    scratch,
     write_index,
 )
 from indexer.vector_cache import VectorCache, embed_with_cache
+from indexer.word_tables import LiveWords, WordTable
 from indexer.words import WordBoxes
 
 if TYPE_CHECKING:  # indexer.ocr and the loaders import each other: the loaders go first
@@ -88,6 +91,19 @@ class Progress:
 
 def build_index(
     settings: Settings,
+    progress: Progress | None = None,
+    force: bool = False,
+    runner: Runner | None = None,
+    optimize: bool = False,
+) -> BuildReport:
+    """Index ``settings.corpus_dir`` into ``settings.index_dir`` (see ``_build_index``)."""
+    with scratch(settings.index_dir) as work:
+        return _build_index(settings, work, progress, force, runner, optimize)
+
+
+def _build_index(
+    settings: Settings,
+    work: Path,
     progress: Progress | None = None,
     force: bool = False,
     runner: Runner | None = None,
@@ -148,13 +164,11 @@ def build_index(
     # a write needs them: an add that keeps them in their segment never does.
     texts: dict[str, CleanText] = _Kept(previous.clean_text if previous else None)
     words: dict[str, WordBoxes | None] = _Kept(previous.word_boxes if previous else None)
-    chunks: list[Chunk] = []
+    # The passages of each document: its new ones, or OLD (those of the previous build,
+    # read only when a whole build needs them: an add leaves them in their segments).
+    chunks_of: dict[str, list[Chunk] | None] = {}
     page_starts_of: dict[str, list[int] | None] = {}  # documents read anew in this build
     old_by_path = {d.path: d for d in previous.documents.values()} if previous else {}
-    old_chunks: dict[str, list[Chunk]] = {}
-    if previous:
-        for c in previous.chunks:
-            old_chunks.setdefault(c.document_id, []).append(c)
 
     def skip(src: corpus.SourceFile, old: Document | None, reason: str) -> None:
         """Skip a file; if an earlier version of it is indexed, keep that one.
@@ -165,7 +179,7 @@ def build_index(
         changed = old is not None and old.id == src.doc_id and old.sha256 != src.sha256
         if changed and previous is not None:
             documents[old.id] = old  # its old sha256 makes the next run try again
-            chunks.extend(old_chunks.get(old.id, []))
+            chunks_of[old.id] = OLD
             report.kept.append(src.relpath)
             reason += "; the previously indexed version is kept"
         report.skipped.append((src.relpath, reason))
@@ -197,7 +211,7 @@ def build_index(
         if old is not None and old.sha256 == src.sha256 and old.id == src.doc_id:
             doc = document_record(src, meta, old.title if not meta.get("title") else None, old)
             documents[doc.id] = doc
-            chunks.extend(old_chunks.get(doc.id, []))
+            chunks_of[doc.id] = OLD
             report.unchanged.append(src.relpath)
             continue
         result = results[src.relpath]
@@ -210,7 +224,7 @@ def build_index(
         texts[doc.id] = result.text
         words[doc.id] = result.words  # None too: the previous version's boxes are not its
         page_starts_of[doc.id] = result.page_starts
-        chunks.extend(result.chunks)
+        chunks_of[doc.id] = result.chunks
         (report.changed if old is not None else report.added).append(src.relpath)
 
     current = {f.relpath for f in files}
@@ -226,7 +240,9 @@ def build_index(
     report.merged = kept is None and _segmented(previous)
     if kept is not None:  # only the documents read anew are embedded, into a new segment
         new_ids = [d for d in documents if d in page_starts_of]
-        chunks = [c for c in chunks if c.document_id in page_starts_of]
+        chunks = [c for d in new_ids for c in chunks_of[d]]
+    else:
+        chunks = _all_chunks(documents, chunks_of, previous)
     embedder = get_embedder(settings.embedder)
     cache = VectorCache(settings.cache_dir / "vectors.sqlite")
     t_embed = time.perf_counter()
@@ -242,6 +258,8 @@ def build_index(
         )
         rows, spans, sentence_texts = _sentences(chunks)
         progress.start("Zinnen embedden", len(sentence_texts))
+        # Straight into a mapped file the build then links: never all in memory at once.
+        shape = (len(sentence_texts), int(vectors.shape[1]))
         sentence_vectors, report.n_sentences_embedded = embed_with_cache(
             embedder,
             sentence_texts,
@@ -249,12 +267,22 @@ def build_index(
             settings.embed_batch_size,
             progress.advance,
             runner.embed,
+            out=mapped_array(work, "sentence_vectors.npy", shape),
         )
+        del sentence_texts
     finally:
         report.n_cache_invalid = cache.n_invalid
         cache.close()
     report.embed_seconds = time.perf_counter() - t_embed
     sentences = SentenceVectors(rows, spans, sentence_vectors)
+    progress.message("Woorden per passage en zin tellen")
+    # The texts written now are tokenised once, here; every later publish merges these
+    # tables instead of reading the texts again (indexer/word_tables.py).
+    word_table = WordTable.build(
+        chunks, new_ids if kept is not None else list(documents), rows, spans
+    )
+    live_words = [LiveWords(word_table, np.arange(len(chunks)), np.arange(len(rows)),
+                            new_ids if kept is not None else list(documents))]  # fmt: skip
     plan = None
     if kept is not None:
         new = NewSegment(
@@ -266,29 +294,32 @@ def build_index(
                 "passages": ann.spec_for(len(chunks), settings.ann),
                 "sentences": ann.spec_for(len(rows), settings.ann, "sentences"),
             },
+            word_table,
         )
         plan = SegmentPlan(previous.path, [s.entry for s in kept], new if new_ids else None)
         # Everything global is computed over the live passages of every segment, in row
         # order, exactly as a one-segment build of them would.
         fresh = Segment({"documents": new_ids}, chunks, vectors, rows, spans, sentence_vectors)
         layout = Layout([*kept, fresh] if new_ids else kept)
-        chunks = list(SegmentChunks(layout))
+        chunks = SegmentChunks(layout)  # rows read when asked for, not all made here
         rows, spans = layout.sentence_places()
         order = [d for s in layout.segments for d in s.live_documents]
         documents = {d: documents[d] for d in order}
         report.n_segments = len(layout.segments)
+        live_words = [s.live_words() for s in kept] + (live_words if new_ids else [])
 
     progress.message("Trefwoordenindex bouwen")
-    keyword = KeywordIndex.build([c.embed_text() for c in chunks])
+    # The corpus-wide statistics, merged from the segments' words (no text read again).
+    merged = word_tables.merge(live_words, documents, (rows, spans))
+    keyword = KeywordIndex.from_scores(merged.bm25, merged.bm25_vocab, merged.decompounder)
     progress.message("Beloften zoeken")
     t_promises = time.perf_counter()
     register_files, promises_meta = _promise_register(
         settings, embedder, documents, texts, chunks, page_starts_of, previous, report
     )
     report.promise_seconds = time.perf_counter() - t_promises
-    progress.message("Trefwoorden per zin opslaan")
     # Here, once, rather than at every server start: see indexer/sentence_terms.py.
-    terms = build_sentence_terms(chunks, documents, keyword.decompounder, rows, spans)
+    terms = merged.sentence_terms
     manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "embedder": {
@@ -319,10 +350,40 @@ def build_index(
         manifest, documents, chunks, np.asarray(vectors, np.float32), keyword, sentences, terms
     )
     data.files = register_files
+    data.word_table = word_table
     report.index_path = write_index(settings.index_dir, data, texts, words, plan)
     report.n_chunks = len(chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+OLD = None  # in ``chunks_of``: the document's passages are those of the previous build
+
+
+def _all_chunks(
+    documents: dict[str, Document],
+    chunks_of: dict[str, list[Chunk] | None],
+    previous: IndexData | None,
+) -> list[Chunk]:
+    """Every passage in document order, the kept documents' read from the previous build."""
+    rows = previous.document_rows() if previous is not None else {}
+    out: list[Chunk] = []
+    for d in documents:
+        found = chunks_of.get(d, OLD)
+        if found is OLD:
+            out.extend(previous.chunks[int(r)] for r in rows.get(d, ()))
+        else:
+            out.extend(found)
+    return out
+
+
+def _chunks_of(chunks: Sequence[Chunk], wanted: set[str]) -> list[Chunk]:
+    """The passages of the documents ``wanted``, found by their rows when ``chunks`` is a
+    view over segments (making every passage of a large index costs seconds)."""
+    if isinstance(chunks, SegmentChunks):
+        rows = chunks.document_rows()
+        return [chunks[int(r)] for d in wanted if d in rows for r in rows[d]]
+    return [c for c in chunks if c.document_id in wanted]
 
 
 def _segmented(index: IndexData | None) -> bool:
@@ -347,6 +408,7 @@ def _kept_segments(
         or previous.path is None
         or not previous.segments
         or previous.manifest.get("ann") != settings.ann.model_dump()
+        or any(s.word_table is None for s in previous.segments)
     ):
         return None
     kept = []
@@ -377,7 +439,7 @@ def _promise_register(
     embedder: object,
     documents: dict[str, Document],
     texts: dict[str, CleanText],
-    chunks: list[Chunk],
+    chunks: Sequence[Chunk],
     page_starts: dict[str, list[int] | None],
     previous: IndexData | None,
     report: BuildReport,
@@ -425,7 +487,7 @@ def _promise_register(
         register = build_register(
             documents,
             {d: texts[d].text for d in documents if d not in reuse},
-            chunks,
+            _chunks_of(chunks, {d for d in documents if d not in reuse}),
             page_starts,
             old,
             reuse,

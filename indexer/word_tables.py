@@ -1,0 +1,387 @@
+"""Each segment's words, stored once; the corpus-wide keyword statistics merged from them.
+
+A publish used to tokenise the text of every live passage and sentence again to rebuild
+the global BM25 index and the sentence key words (about 1.1 s per 1,000 passages at every
+add). Here a segment stores, when it is written, the *words* of its texts as arrays of
+word ids (``indexer.keyword.words``: folded, stop words out, neither stemmed nor split).
+A publish merges the segments' arrays over the live passages and derives the terms from
+them with the new corpus-wide compound vocabulary: stemming and splitting cost once per
+distinct word, not once per occurrence, and no text is read.
+
+Words, not terms, are stored because the compound splitter's vocabulary (words used at
+least twice in the corpus) is global: a new document can make "voucher" a known word and
+so add the term "voucher" to an old passage holding "voucherregelingen". Splitting every
+distinct word again at each publish keeps the terms exactly those of a one-segment build.
+
+In a segment's ``words/`` folder::
+
+    vocabulary.npy              the segment's words, sorted (fixed-width unicode)
+    passage.{ptr,ids,counts}.npy  per passage: the words of its ``embed_text`` and how often
+    sentence.{ptr,ids}.npy      per sentence (segment order): its distinct words
+    leaf.{ptr,ids}.npy          per passage: the distinct words of its section's last part
+    document.npy, section.npy   int32 per passage: its document (in the segment's list)
+                                and its section (numbered within the segment)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer.keyword import BM25_B, BM25_K1, Decompounder, _stemmer, words
+from indexer.schema import Chunk, Document
+from indexer.sections import SEPARATOR as SECTION_SEPARATOR
+from indexer.sentence_terms import Csr, SentenceTerms, _transpose
+
+FOLDER = "words"
+EMPTY_TOKEN = "∅"  # bm25s needs a token in every passage (indexer.keyword.KeywordIndex)
+_LISTS = ("passage", "sentence", "leaf")
+
+
+@dataclass
+class WordTable:
+    """The words of one segment's passages and sentences (see the module doc)."""
+
+    vocabulary: np.ndarray  # str, sorted
+    passage: Csr  # word ids per passage, each once
+    passage_counts: np.ndarray  # int32, beside passage.ids: occurrences in the passage
+    sentence: Csr  # distinct word ids per sentence
+    leaf: Csr  # distinct word ids of each passage's section leaf
+    document: np.ndarray  # int32 per passage
+    section: np.ndarray  # int32 per passage
+
+    @classmethod
+    def build(
+        cls,
+        chunks: Sequence[Chunk],
+        document_ids: Sequence[str],
+        sentence_rows: np.ndarray,
+        sentence_spans: np.ndarray,
+    ) -> WordTable:
+        """Tokenise the segment's texts, once: the passages as the keyword index reads them
+        (``embed_text``), each stored sentence as the answers read it."""
+        word_id: dict[str, int] = {}
+
+        def ids(found: list[str]) -> list[int]:
+            return [word_id.setdefault(w, len(word_id)) for w in found]
+
+        passage_lists = [ids(words(c.embed_text())) for c in chunks]
+        leaf_lists = [ids(words(c.section.split(SECTION_SEPARATOR)[-1])) for c in chunks]
+        rows = np.asarray(sentence_rows, np.int64)
+        spans = np.asarray(sentence_spans, np.int64).reshape(-1, 2)
+        sentence_lists = [
+            ids(words(chunks[int(r)].text[int(s) : int(e)]))
+            for r, (s, e) in zip(rows.tolist(), spans.tolist(), strict=True)
+        ]
+        doc_index = {d: i for i, d in enumerate(document_ids)}
+        section_index: dict[tuple[str, str], int] = {}
+        document = np.asarray([doc_index[c.document_id] for c in chunks], np.int32)
+        section = np.asarray(
+            [section_index.setdefault((c.document_id, c.section), len(section_index))
+             for c in chunks], np.int32,
+        )  # fmt: skip
+        # Word ids in sorted word order, so segments merge by one sorted union.
+        vocabulary = np.asarray(sorted(word_id), dtype=str) if word_id else np.zeros(0, "<U1")
+        renumber = np.zeros(len(word_id), np.int64)
+        renumber[list(word_id.values())] = np.searchsorted(vocabulary, list(word_id))
+
+        def flat(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+            owners = np.repeat(np.arange(len(lists), dtype=np.int64), [len(x) for x in lists])
+            found = np.fromiter((w for x in lists for w in x), np.int64, len(owners))
+            return owners, renumber[found]
+
+        n_words = len(vocabulary)
+        passage, counts = _sets(*flat(passage_lists), len(chunks), n_words, counts=True)
+        sentence = _sets(*flat(sentence_lists), len(rows), n_words)
+        leaf = _sets(*flat(leaf_lists), len(chunks), n_words)
+        return cls(vocabulary, passage, counts, sentence, leaf, document, section)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir()
+        for name in ("vocabulary", "document", "section"):
+            np.save(directory / f"{name}.npy", getattr(self, name), allow_pickle=False)
+        np.save(directory / "passage.counts.npy", self.passage_counts, allow_pickle=False)
+        for name in _LISTS:
+            csr: Csr = getattr(self, name)
+            np.save(directory / f"{name}.ptr.npy", csr.ptr, allow_pickle=False)
+            np.save(directory / f"{name}.ids.npy", csr.ids, allow_pickle=False)
+
+    @classmethod
+    def load(cls, directory: Path) -> WordTable:
+        def array(name: str) -> np.ndarray:
+            return np.asarray(np.load(directory / f"{name}.npy", mmap_mode="r"))
+
+        lists = {n: Csr(array(f"{n}.ptr"), array(f"{n}.ids")) for n in _LISTS}
+        return cls(
+            array("vocabulary"), lists["passage"], array("passage.counts"), lists["sentence"],
+            lists["leaf"], array("document"), array("section"),
+        )  # fmt: skip
+
+
+@dataclass
+class LiveWords:
+    """One segment's table with what of it is served: its live passages and sentences
+    (ascending local numbers) and the ids of its documents, in its own order."""
+
+    table: WordTable
+    rows: np.ndarray
+    sentences: np.ndarray
+    document_ids: Sequence[str]
+
+
+@dataclass
+class GlobalTerms:
+    """What a publish derives from the segments' words."""
+
+    decompounder: Decompounder
+    bm25: dict  # bm25s' ``scores`` (data, indices, indptr, num_docs)
+    bm25_vocab: dict[str, int]
+    sentence_terms: SentenceTerms
+
+
+def _gather(csr: Csr, rows: np.ndarray, *values: np.ndarray) -> tuple[Csr, ...]:
+    """The lists of ``rows`` (in that order) as one Csr, and the same rows of ``values``."""
+    rows = np.asarray(rows, np.int64)
+    if len(rows) == len(csr) and (not len(rows) or (rows[0] == 0 and np.all(np.diff(rows) == 1))):
+        return (csr, *(np.asarray(v) for v in values))  # every list, in order: as it is
+    ptr = np.asarray(csr.ptr, np.int64)
+    starts, lengths = ptr[rows], ptr[rows + 1] - ptr[rows]
+    out_ptr = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum(lengths, out=out_ptr[1:])
+    # Each output position's source position: its list's start plus its place in the list.
+    at = np.repeat(starts - out_ptr[:-1], lengths) + np.arange(out_ptr[-1], dtype=np.int64)
+    ids = np.asarray(csr.ids)[at]
+    return (Csr(out_ptr, ids), *(np.asarray(v)[at] for v in values))
+
+
+def _expand(owners_ptr: np.ndarray, items: np.ndarray, table: Csr) -> tuple[np.ndarray, ...]:
+    """For lists of ``items`` (``owners_ptr``), every (owner, entry of ``table[item]``) pair,
+    and the position of the item each pair came from."""
+    owners = np.repeat(np.arange(len(owners_ptr) - 1, dtype=np.int64), np.diff(owners_ptr))
+    lengths = np.diff(table.ptr)[items]
+    item_at = np.repeat(np.arange(len(items), dtype=np.int64), lengths)
+    first = np.zeros(len(items) + 1, np.int64)
+    np.cumsum(lengths, out=first[1:])
+    at = np.asarray(table.ptr, np.int64)[items][item_at] + (
+        np.arange(first[-1], dtype=np.int64) - first[item_at]
+    )
+    return owners[item_at], table.ids[at], item_at
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values, ascending, and how often each occurs (by sorting: numpy's
+    hashing ``np.unique`` took seconds on the millions of pairs here)."""
+    ordered = np.sort(np.asarray(values, np.int64))
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else (
+        np.zeros(0, np.int64))  # fmt: skip
+    return ordered[starts], np.diff(np.r_[starts, len(ordered)])
+
+
+def _inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values, ascending, and for each value its place among them."""
+    values = np.asarray(values, np.int64)
+    order = np.argsort(values)
+    ordered = values[order]
+    new = np.r_[True, ordered[1:] != ordered[:-1]] if len(ordered) else np.zeros(0, bool)
+    inverse = np.empty(len(values), np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
+
+
+def _sets(owners: np.ndarray, values: np.ndarray, n_owners: int, n_values: int,
+          counts: bool = False):  # fmt: skip
+    """Each owner's distinct values, ascending, as a Csr (and with ``counts``, how often
+    each occurred, beside the ids)."""
+    n_values = max(n_values, 1)
+    keys, occurrences = _distinct(owners * n_values + values)
+    by_owner = keys // n_values
+    ptr = np.zeros(n_owners + 1, np.int64)
+    np.cumsum(np.bincount(by_owner, minlength=n_owners), out=ptr[1:])
+    csr = Csr(ptr, (keys - by_owner * n_values).astype(np.int32))
+    return (csr, occurrences.astype(np.int32)) if counts else csr
+
+
+def _concat(parts: Sequence[Csr]) -> Csr:
+    """Lists of several Csr one after the other."""
+    ptr, total = [np.zeros(1, np.int64)], 0
+    for c in parts:
+        ptr.append(np.asarray(c.ptr[1:], np.int64) + total)
+        total += int(c.ptr[-1])
+    ids = [np.asarray(c.ids, np.int64) for c in parts]
+    return Csr(np.concatenate(ptr), np.concatenate(ids) if ids else np.zeros(0, np.int64))
+
+
+def merge(
+    parts: Sequence[LiveWords],
+    documents: dict[str, Document],
+    sentence_places: tuple[np.ndarray, np.ndarray],
+) -> GlobalTerms:
+    """The global keyword index and sentence key words of the live passages of ``parts``,
+    in row order: what ``KeywordIndex.build`` and ``build_sentence_terms`` compute from
+    the texts, bit for bit (tests/test_word_tables.py)."""
+    doc_names = [
+        np.asarray(p.document_ids, dtype=object)[np.asarray(p.table.document, np.int64)[p.rows]]
+        for p in parts
+    ]
+    doc_of = np.concatenate(doc_names) if doc_names else np.zeros(0, object)
+    # Titles are tokenised here, not stored: a title may change (the corpus manifest)
+    # while its document stays in its segment.
+    titles = {d: words(documents[d].title) if d in documents else [] for d in
+              dict.fromkeys(doc_of.tolist())}  # fmt: skip
+    title_words = np.asarray(sorted({w for ws in titles.values() for w in ws}), dtype=str)
+    vocabulary = np.unique(np.concatenate([*(p.table.vocabulary for p in parts), title_words]))
+    n_words = len(vocabulary)
+
+    passages, leaves, sentences, counts, sections = [], [], [], [], []
+    section_base = 0
+    for p in parts:
+        t = p.table
+        to_global = np.searchsorted(vocabulary, t.vocabulary).astype(np.int64)
+        pc, n = _gather(t.passage, p.rows, t.passage_counts)
+        lc, sc = _gather(t.leaf, p.rows)[0], _gather(t.sentence, p.sentences)[0]
+        passages.append(Csr(pc.ptr, to_global[pc.ids]))
+        leaves.append(Csr(lc.ptr, to_global[lc.ids]))
+        sentences.append(Csr(sc.ptr, to_global[sc.ids]))
+        counts.append(n)
+        # Sections are numbered within a segment; a live document lies in one segment.
+        sections.append(np.asarray(t.section, np.int64)[p.rows] + section_base)
+        section_base += int(np.max(t.section, initial=-1)) + 1
+    passage_words = _concat(passages)
+    passage_counts = np.concatenate(counts) if counts else np.zeros(0, np.int32)
+
+    # The compound splitter's vocabulary: words used at least twice over the passages.
+    used = np.bincount(passage_words.ids, weights=passage_counts, minlength=n_words)
+    decompounder = Decompounder(vocabulary[used >= 2].tolist())
+    word_terms, term_vocab = _word_terms(vocabulary.tolist(), decompounder)
+    bm25, bm25_vocab = _bm25(passage_words, passage_counts, word_terms, term_vocab)
+
+    title_ids = {d: _distinct(np.searchsorted(vocabulary, np.asarray(ws, dtype=str)))[0]
+                 for d, ws in titles.items()}  # fmt: skip
+    title_lists = [title_ids[d] for d in doc_of.tolist()]
+    title_ptr = np.zeros(len(title_lists) + 1, np.int64)
+    np.cumsum([len(t) for t in title_lists], out=title_ptr[1:])
+    title_csr = Csr(title_ptr, np.concatenate(title_lists).astype(np.int64) if title_lists
+                    else np.zeros(0, np.int64))  # fmt: skip
+    terms = _sentence_terms(
+        _concat(sentences), _concat(leaves), title_csr,
+        np.concatenate(sections) if sections else np.zeros(0, np.int64),
+        word_terms, term_vocab, sentence_places,
+    )  # fmt: skip
+    return GlobalTerms(decompounder, bm25, bm25_vocab, terms)
+
+
+def _word_terms(all_words: list[str], decompounder: Decompounder) -> tuple[Csr, np.ndarray]:
+    """Per word: its terms (its stem, then its compound parts' stems), as ids into the
+    sorted term vocabulary, which is returned too. Once per distinct word."""
+    stems = _stemmer().stemWords(all_words)
+    lists: list[list[str]] = []
+    for word, stem in zip(all_words, stems, strict=True):
+        parts = decompounder.split(word)
+        lists.append([stem, *_stemmer().stemWords(list(parts))] if parts else [stem])
+    flat = [t for ts in lists for t in ts]
+    term_vocab = np.unique(np.asarray(flat + [EMPTY_TOKEN], dtype=str))
+    ptr = np.zeros(len(lists) + 1, np.int64)
+    np.cumsum([len(ts) for ts in lists], out=ptr[1:])
+    ids = np.searchsorted(term_vocab, np.asarray(flat, dtype=term_vocab.dtype)) if flat else (
+        np.zeros(0, np.int64))  # fmt: skip
+    return Csr(ptr, ids.astype(np.int64)), term_vocab
+
+
+def _bm25(
+    passages: Csr, counts: np.ndarray, word_terms: Csr, term_vocab: np.ndarray
+) -> tuple[dict, dict[str, int]]:
+    """bm25s' Lucene scores as ``bm25s.BM25.index`` computes them from the passages' terms,
+    with the same float32/float64 steps, so its stored scores are identical."""
+    n = len(passages)
+    # Every (passage, term) occurrence: a word's count times each of its terms.
+    owners, term_ids, item_at = _expand(passages.ptr, passages.ids, word_terms)
+    weights = counts[item_at].astype(np.int64)
+    lengths = np.bincount(owners, weights=weights, minlength=n).astype(np.int64)
+    empty = np.flatnonzero(lengths == 0)  # no term: the one token ∅
+    empty_id = int(np.searchsorted(term_vocab, EMPTY_TOKEN))
+    if len(empty):
+        owners = np.concatenate([owners, empty])
+        term_ids = np.concatenate([term_ids, np.full(len(empty), empty_id, np.int64)])
+        weights = np.concatenate([weights, np.ones(len(empty), np.int64)])
+        lengths[empty] = 1
+    n_terms = len(term_vocab)
+    keys, inverse = _inverse(term_ids * max(n, 1) + owners)
+    tf = np.bincount(inverse, weights=weights, minlength=len(keys))
+    term_of, doc_of = keys // max(n, 1), keys % max(n, 1)
+    # Only the terms some passage holds are in the index's vocabulary, numbered in order.
+    used = _distinct(term_of)[0]
+    renumber = np.full(n_terms, -1, np.int64)
+    renumber[used] = np.arange(len(used))
+    col = renumber[term_of]
+    df = np.bincount(col, minlength=len(used))
+    idf = np.zeros(len(used), np.float32)
+    idf[:] = [math.log(1 + (n - int(d) + 0.5) / (int(d) + 0.5)) for d in df]
+    l_avg = np.asarray(lengths).mean()
+    l_d = lengths[doc_of]
+    tf32 = tf.astype(np.float32)
+    tfc = tf32 / (BM25_K1 * ((1 - BM25_B) + BM25_B * l_d / l_avg) + tf32)
+    data = (idf[col] * tfc).astype(np.float32)
+    indptr = np.zeros(len(used) + 1, np.int64)
+    np.cumsum(df, out=indptr[1:])
+    vocab = {str(t): i for i, t in enumerate(term_vocab[used].tolist())}
+    vocab[""] = len(vocab)  # as bm25s adds its empty token
+    scores = {"data": data, "indices": doc_of.astype(np.int32), "indptr": indptr, "num_docs": n}
+    return scores, vocab
+
+
+def _sentence_terms(
+    sentences: Csr,
+    leaves: Csr,
+    titles: Csr,
+    section_keys: np.ndarray,
+    word_terms: Csr,
+    term_vocab: np.ndarray,
+    places: tuple[np.ndarray, np.ndarray],
+) -> SentenceTerms:
+    """``build_sentence_terms`` from word ids (see indexer/sentence_terms.py)."""
+    rows = np.asarray(places[0], np.int64)
+    spans = np.asarray(places[1]).reshape(-1, 2)
+    n_sentences, n_passages = len(sentences), len(leaves)
+    if n_sentences and np.any(np.lexsort((spans[:, 0], rows)) != np.arange(n_sentences)):
+        raise ValueError("sentences must be stored in passage and text order")
+    s_owner, s_term, _ = _expand(sentences.ptr, sentences.ids, word_terms)
+    # A passage's context: the words of its section's last part and of its title.
+    l_owner, l_term, _ = _expand(leaves.ptr, leaves.ids, word_terms)
+    t_owner, t_term, _ = _expand(titles.ptr, titles.ids, word_terms)
+    c_owner, c_term = np.concatenate([l_owner, t_owner]), np.concatenate([l_term, t_term])
+    # Only terms a sentence or a context holds are in the vocabulary (sorted, as before).
+    used = _distinct(np.concatenate([s_term, c_term]))[0]
+    renumber = np.full(len(term_vocab), -1, np.int64)
+    renumber[used] = np.arange(len(used))
+    s_term, c_term = renumber[s_term], renumber[c_term]
+    n_used = len(used)
+    sentence_terms = _sets(s_owner, s_term, n_sentences, n_used)
+    passage = _sets(
+        np.concatenate([rows[s_owner], c_owner]), np.concatenate([s_term, c_term]),
+        n_passages, n_used,
+    )  # fmt: skip
+    # A section's terms: every term of every passage of its section.
+    _, group = _inverse(section_keys)
+    n_groups = int(group.max(initial=-1)) + 1
+    owners = np.repeat(group.astype(np.int64), np.diff(passage.ptr))
+    by_group = _sets(owners, passage.ids.astype(np.int64), n_groups, n_used)
+    (section,) = _gather(by_group, group)
+    first = np.zeros(n_passages + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_passages), out=first[1:])
+    vocabulary = term_vocab[used].tolist()
+    return SentenceTerms(
+        vocabulary=np.asarray(vocabulary, dtype=str) if vocabulary else np.zeros(0, "<U1"),
+        first=first,
+        starts=spans[:, 0].astype(np.int32),
+        ends=spans[:, 1].astype(np.int32),
+        vector_rows=np.arange(n_sentences, dtype=np.int32),
+        sentence_terms=sentence_terms,
+        postings=_transpose(sentence_terms, n_used),
+        context_terms=_sets(c_owner, c_term, n_passages, n_used),
+        passage_terms=passage,
+        section_terms=section,
+    )
