@@ -77,11 +77,11 @@ def read_question(
     )
     rows = table.rows(read)
     table.prefetch(rows)
-    # The scorer reads each passage's rank in the fused list, before the passage ranker
-    # re-ordered it: the order its probabilities and threshold were learned on.
+    # The scorer reads each passage's rank in the fused list and the rank the passage
+    # ranker gave it: how much each counts is learned.
     ranks = [h.rank if h.fused_rank is None else h.fused_rank for h in read]
     ids, owners, features = feature_rows(
-        context, table, searcher.store.passage_vectors(rows), rows, ranks
+        context, table, searcher.store.passage_vectors(rows), rows, ranks, [h.rank for h in read]
     )
     # What cannot answer however close it is, is no candidate at all: a sentence without the
     # kind of answer asked for (no amount for "hoeveel", no name for "wie"), one far from

@@ -77,6 +77,36 @@ def new_names(text: str, question: QuestionInfo) -> tuple[int, bool]:
     return len(names), person
 
 
+# A function or role as these documents name it beside a person: "projectleider Sven
+# Jurgens", "John van der Laan, oprichter van ...", "kwartiermaker Arjan Hartemink".
+_ROLE = re.compile(
+    r"\b\w*(?:leider|leidster|voorzitter|directeur|manager|co[öo]rdinator|adviseu?r|"
+    r"oprichter|oprichtster|trekker|kwartiermaker|initiatiefnemer|wethouder|burgemeester|"
+    r"gedeputeerde|minister|eigena(?:ar|resse)|secretaris|bestuurder|regisseur|consulent|"
+    r"woordvoerder|voorman|voorvrouw)s?\b",
+    re.I,
+)
+# How close (in characters) a role must stand to the name to be that person's.
+_ROLE_REACH = 30
+
+
+def person_in_role(text: str, question: QuestionInfo) -> bool:
+    """Whether the sentence names a person the question does not, right beside a function
+    or role: how "wie leidt ...", "wie trekt ..." are answered in these documents, often in
+    a sentence that is mostly about something else."""
+    asked = question.text.lower()
+    roles = [m.span() for m in _ROLE.finditer(text)]
+    if not roles:
+        return False
+    for m in _PERSON.finditer(text):
+        if any(part.lower() in asked for part in m.group(0).split() if part[:1].isupper()):
+            continue
+        a, b = m.span()
+        if any(s - _ROLE_REACH <= b and a - _ROLE_REACH <= e for s, e in roles):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class QuestionTerms:
     """The question's content words, names and years, as the sentence table spells them."""
@@ -94,6 +124,11 @@ class QuestionTerms:
     # Per name, its rarest word the documents use (None: they use none of its words):
     # "midden" of "Midden-Drenthe", since "drenthe" stands everywhere.
     name_keys: tuple[str | None, ...] = ()
+    # What the question is specifically about: its rarest words the documents use (about
+    # equally rare) and the rarest word of each name. "wolf" in "wat is het beleid voor de
+    # wolf in Drenthe?", "burgemeester" and "odoorn" in "wie is de burgemeester van
+    # Borger-Odoorn?". A sentence that answers stands where these are named.
+    subject: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -127,7 +162,9 @@ class QuestionTerms:
         predicate = tuple(w for w in found if w[0] not in named)
         anchors = _anchors(topic, table, ranking.anchor_share)
         keys = tuple(_rarest_known(name, table) for name in names)
-        return cls(found, names, question.years, topic, anchors, predicate, keys)
+        rarest = _anchors(predicate or found, table, ranking.anchor_share)
+        subject = tuple(sorted({*rarest, *(k for k in keys if k is not None)}))
+        return cls(found, names, question.years, topic, anchors, predicate, keys, subject)
 
     def coverage(self, found: frozenset[str]) -> float:
         """Weighted share of the question's words in ``found`` (a compound's parts count)."""
@@ -147,6 +184,14 @@ class QuestionTerms:
         if not self.names:
             return 1.0
         return sum(key is not None and key in found for key in self.name_keys) / len(self.names)
+
+    def subject_covered(self, found: frozenset[str]) -> float:
+        """Share of the question's subject words (``subject``) in ``found``. Without any,
+        the documents use none of the question's words ("erwtensoep"): nothing of what it
+        asks about stands anywhere, so 0, never "all of it"."""
+        if not self.subject:
+            return 0.0
+        return sum(t in found for t in self.subject) / len(self.subject)
 
     def years_covered(self, found: frozenset[str]) -> bool:
         return all(y in found for y in self.years)

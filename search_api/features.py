@@ -17,7 +17,13 @@ from functools import lru_cache
 import numpy as np
 
 from indexer.keyword import Decompounder, terms, words
-from search_api.evidence import QuestionTerms, answer_spans, holds_answer_type, new_names
+from search_api.evidence import (
+    QuestionTerms,
+    answer_spans,
+    holds_answer_type,
+    new_names,
+    person_in_role,
+)
 from search_api.question import ENGLISH_FUNCTION_WORDS, PROMISE_WORDS, QuestionInfo
 from search_api.rarity import unknown_names, unknown_specificity
 from search_api.sentences import SentenceTable
@@ -55,19 +61,24 @@ FEATURES: tuple[str, ...] = (
     "prose",  # ... and not a label ending in a colon
     "log_words",
     "position",  # where in its passage the sentence stands (0 first, 1 last)
-    "reciprocal_rank",  # 1 / the passage's retrieval rank
+    "reciprocal_rank",  # 1 / the passage's rank in the fused list
+    "shown_reciprocal_rank",  # 1 / its rank once the passage ranker re-ordered the list
     "holds_year",
     "holds_number",
     "new_names",  # capitalised words the question does not use (log of their number)
     "person_name",  # ... named the way a person is named ("K.B. Loohuis", "Jos Kok")
+    "person_role",  # a "wie" question, and such a person stands beside a role word
     "answer_near",  # the kind of answer asked for stands close to the question's words
     "novelty",  # share of the sentence's words that are not the question's
+    "subject_window",  # share of the question's subject words (its rarest) around it
+    "subject_passage",  # ... in its passage and titles
     # About the question as a whole, the same on each of its candidates:
     "unknown",  # its most specific word the documents never use ("Vion", "opcenten")
     "english_unknown",  # ... for an English question (English words are often missing)
     "names_unknown",  # share of its names of which the documents use no word
     "best_words",  # the most of its words any candidate's window holds
     "best_similarity",  # the similarity of its closest candidate
+    "best_subject",  # the most of its subject words any candidate's window holds
 )
 
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
@@ -129,9 +140,12 @@ def feature_rows(
     passage_vectors: np.ndarray,
     rows: list[int],
     ranks: list[int],
+    shown: list[int] | None = None,
 ) -> tuple[list[int], list[int], np.ndarray]:
     """(sentence ids, the position of their hit, a feature matrix) for every sentence of
-    the given passages; ``rows`` are the passages' index rows, ``ranks`` their ranks."""
+    the given passages; ``rows`` are the passages' index rows, ``ranks`` their ranks in the
+    fused list and ``shown`` after the passage ranker (the same when it did not re-order)."""
+    shown = ranks if shown is None else shown
     floor, span = context.scale
     q, question, qterms = context.vector, context.question, context.terms
     targets = np.stack([q, context.commitment, context.topic])
@@ -145,12 +159,13 @@ def feature_rows(
     unknown = unknown_specificity(question, table)
     english = float(question.lang == "en")
     missing_names = unknown_names(question, table)
-    for k, (row, rank) in enumerate(zip(rows, ranks, strict=True)):
+    for k, (row, rank, shown_rank) in enumerate(zip(rows, ranks, shown, strict=True)):
         sentence_ids = table.by_row[row]
         n = len(sentence_ids)
         sims = _sentence_similarities(table, sentence_ids, targets, passage_sims[k])
         own, commit, about = sims[:, 0].tolist(), sims[:, 1].tolist(), sims[:, 2].tolist()
         passage_words = qterms.coverage(table.passage[row])
+        passage_subject = qterms.subject_covered(table.passage[row])
         for j, sid in enumerate(sentence_ids):
             sentence = table.sentences[sid]
             similarity = (1 - share) * float(passage_sim[k]) + share * own[j]
@@ -203,17 +218,22 @@ def feature_rows(
                     math.log1p(len(sentence.text.split())),
                     j / (n - 1) if n > 1 else 0.0,
                     1.0 / rank,
+                    1.0 / shown_rank,
                     holds_year,
                     float(bool(_DIGITS.search(sentence.text))),
                     math.log1p(names),
                     float(person_named),
+                    float(person and person_in_role(sentence.text, question)),
                     answer_nearness(sentence.text, question, asked, table.decompounder),
                     _novelty(sentence.terms, asked),
+                    qterms.subject_covered(window),
+                    passage_subject,
                     (1 - english) * unknown,
                     english * unknown,
                     missing_names,
                     0.0,  # best_words, filled in below
                     0.0,  # best_similarity
+                    0.0,  # best_subject
                 ]
             )
     matrix = np.asarray(out, dtype=np.float64).reshape(-1, len(FEATURES))
@@ -234,6 +254,7 @@ def feature_rows(
             matrix[:, _COLUMN[gap]] = np.maximum((values - values.max()) / spread, -GAP_LIMIT)
         matrix[:, _COLUMN["best_words"]] = matrix[:, _COLUMN["words_window"]].max()
         matrix[:, _COLUMN["best_similarity"]] = matrix[:, _COLUMN["similarity"]].max()
+        matrix[:, _COLUMN["best_subject"]] = matrix[:, _COLUMN["subject_window"]].max()
         promise = float(question.is_promise)
         for name in ("commitment", "commitment_gap"):
             matrix[:, _COLUMN[f"promise_{name}"]] = promise * matrix[:, _COLUMN[name]]

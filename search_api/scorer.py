@@ -48,6 +48,12 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "names_unknown",
     "best_words",
     "best_similarity",
+    "predicate",
+    "names_section",
+    "words_passage",
+    "subject_window",
+    "subject_passage",
+    "best_subject",
 )
 _FROM_ROW = [FEATURES.index(f) for f in QUESTION_FEATURES[3:]]
 _EPSILON = 1e-4

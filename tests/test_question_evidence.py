@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.keyword import terms
-from search_api.evidence import QuestionTerms, new_names
+from search_api.evidence import QuestionTerms, new_names, person_in_role
 from search_api.features import answer_nearness
 from search_api.question import analyse
 from search_api.rarity import specificity, unknown_names, unknown_specificity, unknown_words
@@ -109,3 +109,45 @@ def test_an_answer_next_to_the_question_words_is_nearer_than_one_far_off():
     assert near == 1.0
     assert 0.0 < far < near
     assert none == 0.0
+
+
+def test_the_subject_is_the_rarest_words_and_each_names_rarest_word(table):
+    # "gezinscoaches" stands once in the fixture corpus, "armoede" in one passage: they say
+    # what the question is about; "gezinnen" is what many passages name.
+    question = analyse("wat doen de gezinscoaches in Hoogeveen tegen armoede?")
+    terms = QuestionTerms.of(question, table)
+    rarest = max((t for t, _, _ in terms.predicate if table.in_corpus(t)), key=table.idf)
+
+    assert rarest in terms.subject
+    assert terms.name_keys[0] in terms.subject
+    assert terms.subject_covered(frozenset(terms.subject)) == 1.0
+    assert terms.subject_covered(frozenset({rarest})) == pytest.approx(1 / len(terms.subject))
+    assert terms.subject_covered(frozenset()) == 0.0
+
+
+def test_a_question_whose_words_the_documents_never_use_covers_no_subject(table):
+    # Nothing it asks about stands anywhere: that must read as "none of it", not "all".
+    terms = QuestionTerms.of(analyse("wat is het recept voor xqzvwolkrent?"), table)
+
+    assert terms.subject == ()
+    assert terms.subject_covered(frozenset({"recept", "xqzvwolkrent"})) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("sentence", "in_role"),
+    [
+        ("zegt projectleider Sven Jurgens.", True),
+        ("John van der Laan, oprichter van de Bedrijfsvakschool, laat het met trots weten.", True),
+        ("Christa Slim is projectleider vanuit de gemeente Coevorden.", True),
+        # A person without a role beside them, a role without a person, a role far off.
+        ("Het bezoek van Jos Kok aan Emmen duurde de hele dag en iedereen was blij.", False),
+        ("De projectleider van de gemeente Emmen komt langs.", False),
+        ("Jos Kok bezocht alle scholen en bedrijven in de regio, samen met de wethouder.", False),
+        # The person the question itself names is no answer.
+        ("Gerard Krikken is projectleider.", False),
+    ],
+)
+def test_a_person_beside_a_role_word(sentence, in_role):
+    question = analyse("wie helpt Gerard Krikken met het haalbaarheidsonderzoek?")
+
+    assert person_in_role(sentence, question) is in_role

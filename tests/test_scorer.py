@@ -39,8 +39,12 @@ ANSWERING = {
     "log_words": math.log1p(18),
     "position": 0.2,
     "reciprocal_rank": 1.0,
+    "shown_reciprocal_rank": 1.0,
+    "subject_window": 1.0,
+    "subject_passage": 1.0,
     "best_words": 1.0,  # the question as a whole: its best candidate's
     "best_similarity": 1.2,
+    "best_subject": 1.0,
 }
 
 
@@ -68,6 +72,9 @@ def test_a_sentence_with_all_the_evidence_beats_one_with_none():
         "words_title": 0.0,
         "anchor": 0.0,
         "reciprocal_rank": 0.1,
+        "shown_reciprocal_rank": 0.1,
+        "subject_window": 0.0,
+        "subject_passage": 0.0,
     }
 
     answering = scorer.probabilities(_row(**ANSWERING))[0]
@@ -226,6 +233,56 @@ def test_train_fits_saves_and_records_the_dev_questions(fixture_index, tmp_path)
     assert scorer.record["dev_questions_sha256"] == result.scorer.record["dev_questions_sha256"]
     assert scorer.record["ranking"] == fixture_index.ranking.model_dump()
     assert scorer.probabilities(_row(**ANSWERING)).shape == (1,)
+
+
+def _best_per_question(best: list[float], answerable: list[bool]):
+    """Training data of one candidate per question, whose out-of-fold probability is ``best``."""
+    from eval.train import TrainingData
+
+    ids = [i for i in (f"t{k:04d}" for k in range(1000)) if split_of(i) == "dev"][: len(best)]
+    questions = [
+        Question(
+            id=qid,
+            question="?",
+            category="fact" if ok else "unanswerable",
+            answers=[GoldAnswer(document="d", quote="q")] if ok else [],
+        )
+        for qid, ok in zip(ids, answerable, strict=True)
+    ]
+    n = len(best)
+    rows = np.zeros((n, len(FEATURES)))
+    data = TrainingData(rows, np.ones(n, dtype=np.int64), np.arange(n), questions)
+    return np.asarray(best), data
+
+
+def test_the_threshold_abstains_on_at_most_three_percent_of_the_answerable():
+    from eval.train import _threshold
+
+    # 100 answerable questions from 0.30 to 0.99 and 20 unanswerable ones from 0.05 to 0.62:
+    # three answerable ones may be abstained on, the fourth-lowest (0.321) must be answered.
+    answerable = list(np.linspace(0.30, 0.99, 100))
+    unanswerable = list(np.linspace(0.05, 0.62, 20))
+    p, data = _best_per_question(answerable + unanswerable, [True] * 100 + [False] * 20)
+
+    threshold, fit = _threshold(p, data)
+
+    assert fit["wrongly_abstained"] == 3 and fit["answerable"] == 100
+    assert answerable[2] < threshold <= answerable[3]
+    # The highest such threshold: every unanswerable question below the fourth answerable
+    # one is abstained on, and a cut a little higher would break the promise.
+    assert fit["unanswerable_answered"] == sum(u >= answerable[3] for u in unanswerable)
+    assert threshold > max(u for u in unanswerable if u < answerable[3])
+
+
+def test_a_clean_separation_abstains_on_every_unanswerable_question():
+    from eval.train import _threshold
+
+    p, data = _best_per_question([0.9, 0.8, 0.7, 0.2, 0.1], [True, True, True, False, False])
+
+    threshold, fit = _threshold(p, data)
+
+    assert 0.2 < threshold < 0.7
+    assert fit["wrongly_abstained"] == fit["unanswerable_answered"] == 0
 
 
 # ---------------------------------------------------------------- one ranking configuration
