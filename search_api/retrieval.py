@@ -20,6 +20,7 @@ from search_api.per_index import store_of
 from search_api.question import QuestionInfo, analyse
 from search_api.ranker import PassageRanker, get_ranker
 from search_api.sentences import sentence_table
+from search_api.threads import one_blas_thread
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "keyword")
 
@@ -68,6 +69,7 @@ class Searcher:
             raise AttributeError("this searcher reads a database, not an index folder")
         return index
 
+    @one_blas_thread()
     def search(
         self,
         query: str,
