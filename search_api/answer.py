@@ -21,6 +21,7 @@ from search_api.question import QuestionInfo, analyse
 from search_api.retrieval import Filters, Hit, Searcher, normalize_query
 from search_api.scorer import SentenceScorer, get_scorer
 from search_api.sentences import SentenceTable, sentence_table
+from search_api.threads import one_blas_thread
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def read_question(
     return Reading(question, hits, ids, [read[i] for i in owners], features[typed], table)
 
 
+@one_blas_thread()
 def answer_question(
     searcher: Searcher,
     query: str,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -55,8 +56,11 @@ class SentenceTable:
         # (a project's name in a magazine) and the document title.
         self.context = _TermSets(self, arrays.context_terms)
         self.passage = _TermSets(self, arrays.passage_terms)  # a passage's words and context
-        self.section = _TermSets(self, arrays.section_terms)  # ... of its whole section
+        self.section = _SectionTerms(self, arrays.section_terms)  # ... of its whole section
         self._store = store
+        # Proximity, the passage ranker and the answer's features each read the windows of
+        # the same sentences for one question: made once (a quarter of a search's time).
+        self._window = lru_cache(maxsize=16384)(self._make_window)
         self.scale = similarity_scale(store)
         self._n = max(len(arrays.starts), 1)
         # A word the corpus never uses gets the highest weight of all.
@@ -98,6 +102,9 @@ class SentenceTable:
 
     def window(self, sentence_id: int) -> frozenset[str]:
         """Key words of a sentence, its neighbours in the passage and the passage's context."""
+        return self._window(int(sentence_id))
+
+    def _make_window(self, sentence_id: int) -> frozenset[str]:
         s = self.sentences[sentence_id]
         rows = self.by_row[s.row]
         found = set(s.terms) | self.context[s.row]
@@ -217,6 +224,50 @@ class _TermSets(Sequence):
 
     def __getitem__(self, row):
         return self._get(int(row))
+
+
+class TermIds(AbstractSet[str]):
+    """One passage's list of key words as the term ids the index stores, read as a set of
+    words: a word is looked up when asked for, no set of strings is built. A section holds
+    hundreds of words and answers are only asked whether it names a few; 4,096 sections
+    kept as Python sets held about 250 MB at 100k passages."""
+
+    __slots__ = ("_table", "_ids")
+
+    def __init__(self, table: SentenceTable, ids: np.ndarray) -> None:
+        self._table = table
+        self._ids = ids
+
+    def __contains__(self, term: object) -> bool:
+        tid = self._table.term_id(term) if isinstance(term, str) else None
+        return tid is not None and bool((self._ids == tid).any())
+
+    def __iter__(self) -> Iterator[str]:
+        vocabulary = self._table.arrays.vocabulary
+        return (str(vocabulary[i]) for i in self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @classmethod
+    def _from_iterable(cls, it: Iterable[str]) -> frozenset[str]:
+        return frozenset(it)  # "|", "&", "-" with other sets give a plain frozenset
+
+    __hash__ = AbstractSet._hash
+
+
+class _SectionTerms(Sequence):
+    """Per passage, the key words of its whole section (``TermIds``)."""
+
+    def __init__(self, table: SentenceTable, lists: Csr) -> None:
+        self._table = table
+        self._lists = lists
+
+    def __len__(self) -> int:
+        return len(self._lists)
+
+    def __getitem__(self, row):
+        return TermIds(self._table, self._lists[int(row)])
 
 
 class _Postings:

@@ -31,3 +31,25 @@ def test_terms_split_compounds_the_corpus_knows():
 
     splitter = Decompounder.from_texts(["voucher vouchers regelingen regelingen"] * 2)
     assert terms("voucherregelingen", splitter)[1:] == terms("voucher regelingen")
+
+
+def test_holding_agrees_with_isin_on_ascending_postings():
+    import numpy as np
+
+    from indexer.keyword import holding
+
+    rng = np.random.default_rng(3)
+    for size in (0, 1, 7, 500):
+        posting = np.unique(rng.integers(0, 1000, size)).astype(np.int32)
+        rows = rng.integers(0, 1100, 300)  # some past the last row any posting holds
+        assert holding(rows, posting).tolist() == np.isin(rows, posting).tolist()
+
+
+def test_keyword_postings_are_ascending(fixture_index):
+    """``holding`` bisects each term's passages: bm25s must store them in row order."""
+    import numpy as np
+
+    keyword = fixture_index.index.keyword
+    for term in sorted(keyword._vocab - {""}):  # bm25s's empty token has no column
+        posting = np.asarray(keyword._postings(term))
+        assert np.all(np.diff(posting) > 0), term

@@ -16,6 +16,7 @@ import numpy as np
 from indexer import segments
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
+from indexer.keyword import holding
 from indexer.schema import Chunk
 from indexer.sentence_terms import SentenceTerms, build_sentence_terms
 from indexer.store import IndexData, vector_specs
@@ -73,7 +74,7 @@ class FolderStore(IndexStore):
         for t in terms:
             if t in keyword._vocab:
                 held = keyword._postings(t)
-                out[t] = (len(held), held[np.isin(held, rows)])
+                out[t] = (len(held), np.unique(rows[holding(rows, held)]))
         return out
 
     def keyword_coverage(self, query: str, rows: Sequence[int]) -> np.ndarray:
