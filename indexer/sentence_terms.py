@@ -55,6 +55,20 @@ class Csr:
         ids = np.concatenate(arrays).astype(np.int32) if arrays else np.zeros(0, np.int32)
         return cls(ptr, ids)
 
+    def save(self, directory: Path, name: str) -> None:
+        np.save(directory / f"{name}.ptr.npy", self.ptr, allow_pickle=False)
+        np.save(directory / f"{name}.ids.npy", self.ids, allow_pickle=False)
+
+    @classmethod
+    def load(cls, directory: Path, name: str) -> Csr:
+        return cls(mapped(directory / f"{name}.ptr.npy"), mapped(directory / f"{name}.ids.npy"))
+
+
+def mapped(path: Path) -> np.ndarray:
+    """A ``.npy`` file memory-mapped, as a plain array over the map: np.memmap slices cost
+    more (see store._mapped); only the pages a question reads are ever loaded."""
+    return np.asarray(np.load(path, mmap_mode="r"))
+
 
 @dataclass
 class SentenceTerms:
@@ -76,19 +90,16 @@ class SentenceTerms:
         for name in ("vocabulary", "first", "starts", "ends", "vector_rows"):
             np.save(directory / f"{name}.npy", getattr(self, name), allow_pickle=False)
         for name in _LISTS:
-            csr: Csr = getattr(self, name)
-            np.save(directory / f"{name}.ptr.npy", csr.ptr, allow_pickle=False)
-            np.save(directory / f"{name}.ids.npy", csr.ids, allow_pickle=False)
+            getattr(self, name).save(directory, name)
 
     @classmethod
     def load(cls, directory: Path) -> SentenceTerms:
         """Memory-mapped: only the pages a question reads are ever loaded."""
 
         def array(name: str) -> np.ndarray:
-            # A plain array over the map: np.memmap slices cost more (see store._mapped).
-            return np.asarray(np.load(directory / f"{name}.npy", mmap_mode="r"))
+            return mapped(directory / f"{name}.npy")
 
-        lists = {n: Csr(array(f"{n}.ptr"), array(f"{n}.ids")) for n in _LISTS}
+        lists = {n: Csr.load(directory, n) for n in _LISTS}
         return cls(
             array("vocabulary"), array("first"), array("starts"), array("ends"),
             array("vector_rows"), **lists,

@@ -35,7 +35,7 @@ import numpy as np
 from indexer.keyword import BM25_B, BM25_K1, Decompounder, _stemmer, words
 from indexer.schema import Chunk, Document
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
-from indexer.sentence_terms import Csr, SentenceTerms, _transpose
+from indexer.sentence_terms import Csr, SentenceTerms, _transpose, mapped
 
 FOLDER = "words"
 EMPTY_TOKEN = "∅"  # bm25s needs a token in every passage (indexer.keyword.KeywordIndex)
@@ -106,16 +106,14 @@ class WordTable:
             np.save(directory / f"{name}.npy", getattr(self, name), allow_pickle=False)
         np.save(directory / "passage.counts.npy", self.passage_counts, allow_pickle=False)
         for name in _LISTS:
-            csr: Csr = getattr(self, name)
-            np.save(directory / f"{name}.ptr.npy", csr.ptr, allow_pickle=False)
-            np.save(directory / f"{name}.ids.npy", csr.ids, allow_pickle=False)
+            getattr(self, name).save(directory, name)
 
     @classmethod
     def load(cls, directory: Path) -> WordTable:
         def array(name: str) -> np.ndarray:
-            return np.asarray(np.load(directory / f"{name}.npy", mmap_mode="r"))
+            return mapped(directory / f"{name}.npy")
 
-        lists = {n: Csr(array(f"{n}.ptr"), array(f"{n}.ids")) for n in _LISTS}
+        lists = {n: Csr.load(directory, n) for n in _LISTS}
         return cls(
             array("vocabulary"), lists["passage"], array("passage.counts"), lists["sentence"],
             lists["leaf"], array("document"), array("section"),
