@@ -205,16 +205,8 @@ def write_index(
     text as ``<id>.words.npz``.
     """
     root = builds_dir(index_dir)
-    root.mkdir(parents=True, exist_ok=True)
     build_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    tmp = root / f"{TMP_PREFIX}{build_id}"
-    # The lock is taken before the folder exists and dropped after it is renamed, so a
-    # .tmp-* folder whose lock is free (or gone) belongs to a run that was killed.
-    lock_path = _lock_path(tmp)
-    lock = lock_path.open("w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
-        tmp.mkdir()
+    with _locked_folder(root, build_id) as tmp:
         carried: dict[str, Any] = {}  # checksums of linked files, from the previous manifest
         if plan is None:
             whole = NewSegment(
@@ -255,12 +247,6 @@ def write_index(
         )
         final = root / build_id
         tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        lock_path.unlink(missing_ok=True)
-        lock.close()
     _point_link(index_dir, final)
     _prune(root, keep={final.name, *_live_target_names(index_dir)})
     return final
@@ -271,9 +257,20 @@ def scratch(index_dir: Path) -> Iterator[Path]:
     """A locked folder beside the builds for what a build writes before its own folder
     exists (its sentence vectors, memory-mapped); removed afterwards, and by the next run
     when this one is killed (its lock is then free, as a killed build's)."""
-    root = builds_dir(index_dir)
+    with _locked_folder(builds_dir(index_dir), f"scratch-{uuid.uuid4().hex[:8]}") as tmp:
+        yield tmp
+
+
+@contextmanager
+def _locked_folder(root: Path, name: str) -> Iterator[Path]:
+    """A new folder ``<TMP_PREFIX><name>`` in ``root``, removed on leaving unless renamed
+    away first (a build renames its folder into place when it is complete).
+
+    The lock is taken before the folder exists and dropped after it is renamed or removed,
+    so a .tmp-* folder whose lock is free (or gone) belongs to a run that was killed.
+    """
     root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f"{TMP_PREFIX}scratch-{uuid.uuid4().hex[:8]}"
+    tmp = root / f"{TMP_PREFIX}{name}"
     lock_path = _lock_path(tmp)
     lock = lock_path.open("w")
     fcntl.flock(lock, fcntl.LOCK_EX)
