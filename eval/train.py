@@ -18,7 +18,7 @@ import hashlib
 import json
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,31 +182,20 @@ def train_scorer(
         abstainer, combined = None, oof[best]
     threshold, fit = _threshold(combined, data)
     pipeline = candidates()[best]().fit(data.rows, data.labels)
-    record = {
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "split": "dev",
-        "dev_questions_sha256": _questions_hash(data.questions),
-        "questions_file_sha256": hashlib.sha256(questions_text.encode("utf-8")).hexdigest(),
-        "n_questions": len(data.questions),
-        "n_rows": int(len(data.labels)),
-        "n_positive": int(data.labels.sum()),
-        "features": list(FEATURES),
-        "model": best,
-        "cross_validation": cv,
-        "abstainer": abstainer_cv.get("chosen") if abstainer is not None else None,
-        "question_features": list(QUESTION_FEATURES),
-        "abstainer_cross_validation": abstainer_cv,
-        "with_abstainer": _judge(combined, data),
-        "folds": FOLDS,
-        "threshold": threshold,
-        "sentence_threshold": sentence_threshold,
-        "item_threshold": item_threshold,
-        "similarity_floor": floor,
-        "threshold_fit": fit,
-        "embedder": searcher.store.manifest.get("embedder", {}).get("name"),
-        "ranking": searcher.ranking.model_dump(),
-        "versions": _versions(),
-    }
+    record = training_record(
+        data.questions, data.labels, questions_text, FEATURES, searcher,
+        model=best,
+        cross_validation=cv,
+        abstainer=abstainer_cv.get("chosen") if abstainer is not None else None,
+        question_features=list(QUESTION_FEATURES),
+        abstainer_cross_validation=abstainer_cv,
+        with_abstainer=_judge(combined, data),
+        threshold=threshold,
+        sentence_threshold=sentence_threshold,
+        item_threshold=item_threshold,
+        similarity_floor=floor,
+        threshold_fit=fit,
+    )  # fmt: skip
     scorer = SentenceScorer(pipeline, record, abstainer)
     scorer.save(out_dir)
     forget_loaded()
@@ -366,6 +355,34 @@ def _fit(threshold: float, ans: np.ndarray, una: np.ndarray) -> dict[str, int]:
         "unanswerable_answered": int((una >= threshold).sum()),
         "answerable": len(ans),
         "unanswerable": len(una),
+    }
+
+
+def training_record(
+    questions: list[Question],
+    labels: np.ndarray,
+    questions_text: str,
+    features: Sequence[str],
+    searcher: Searcher,
+    **fields: Any,
+) -> dict[str, Any]:
+    """What a model saved beside the code says of itself: when and on which dev questions
+    and rows it was trained, its features, ``fields`` (its choices and cross-validation),
+    and the index, ranking and library versions it was trained with."""
+    return {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "split": "dev",
+        "dev_questions_sha256": _questions_hash(questions),
+        "questions_file_sha256": hashlib.sha256(questions_text.encode("utf-8")).hexdigest(),
+        "n_questions": len(questions),
+        "n_rows": int(len(labels)),
+        "n_positive": int(labels.sum()),
+        "features": list(features),
+        **fields,
+        "folds": FOLDS,
+        "embedder": searcher.store.manifest.get("embedder", {}).get("name"),
+        "ranking": searcher.ranking.model_dump(),
+        "versions": _versions(),
     }
 
 

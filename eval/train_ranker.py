@@ -13,11 +13,9 @@ anything else.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,7 @@ import numpy as np
 from eval import train
 from eval.matching import contains_quote
 from eval.questions import Question, dev_only
-from eval.train import FOLDS, _questions_hash, _versions, out_of_fold
+from eval.train import FOLDS, out_of_fold
 from search_api.passage_features import PASSAGE_FEATURES
 from search_api.ranker import PassageRanker, forget_loaded
 from search_api.retrieval import Searcher
@@ -160,27 +158,16 @@ def train_ranker(
     best = cv[name][str(depth)]
     use = best["mrr@10"] > fusion["mrr@10"] and best["recall@10"] >= fusion["recall@10"]
     pipeline = candidates()[name]().fit(data.rows, data.labels)
-    record = {
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "split": "dev",
-        "dev_questions_sha256": _questions_hash(data.questions),
-        "questions_file_sha256": hashlib.sha256(questions_text.encode("utf-8")).hexdigest(),
-        "n_questions": len(data.questions),
-        "n_rows": int(len(data.labels)),
-        "n_positive": int(data.labels.sum()),
-        "features": list(PASSAGE_FEATURES),
-        "candidates_read": DEPTH,
-        "model": name,
-        "depth": depth,
-        "use": bool(use),
-        "fusion": fusion,
-        "out_of_fold": best,
-        "cross_validation": cv,
-        "folds": FOLDS,
-        "embedder": searcher.store.manifest.get("embedder", {}).get("name"),
-        "ranking": searcher.ranking.model_dump(),
-        "versions": _versions(),
-    }
+    record = train.training_record(
+        data.questions, data.labels, questions_text, PASSAGE_FEATURES, searcher,
+        candidates_read=DEPTH,
+        model=name,
+        depth=depth,
+        use=bool(use),
+        fusion=fusion,
+        out_of_fold=best,
+        cross_validation=cv,
+    )  # fmt: skip
     ranker = PassageRanker(pipeline, record)
     ranker.save(out_dir)
     forget_loaded()
