@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
@@ -23,7 +23,15 @@ from beleidszoeker.errors import (
     QuestionTooLongError,
     UnknownDocumentError,
 )
-from search_api.deps import FiltersDep, KParam, ModeParam, QueryParam, SearcherDep, SettingsDep
+from search_api.deps import (
+    FiltersDep,
+    KParam,
+    ModeParam,
+    QueryParam,
+    SearcherDep,
+    SettingsDep,
+    one_value_each,
+)
 from search_api.models import (
     AskResponse,
     DocumentInfo,
@@ -222,10 +230,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings or get_settings()
-    app.include_router(router)
     from search_api.promise_routes import router as promise_router
 
-    app.include_router(promise_router, responses={**NOT_FOUND, **NO_INDEX})
+    once = [Depends(one_value_each)]
+    app.include_router(router, dependencies=once)
+    app.include_router(promise_router, responses={**NOT_FOUND, **NO_INDEX}, dependencies=once)
     add_docs(app)
     # Last, so every real route matches first; "/" (the web UI) is mounted after this.
     fallback = _api_fallback([router, promise_router])

@@ -5,10 +5,34 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 
 from beleidszoeker.config import SearchMode, Settings
 from search_api.engine import get_searcher
 from search_api.retrieval import MAX_QUERY_CHARS, Filters, Searcher, split_filter
+
+# The query parameters that take several values. Any other given twice is refused: FastAPI
+# would read the last value and drop the others without a word ("year=2019&year=2020"
+# searching 2020 alone).
+REPEATABLE = frozenset({"document"})
+
+
+def one_value_each(request: Request) -> None:
+    """Refuse a request that gives a one-value query parameter more than once."""
+    params = request.query_params
+    repeated = sorted({k for k in params if k not in REPEATABLE and len(params.getlist(k)) > 1})
+    if repeated:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "repeated_parameter",
+                    "loc": ("query", name),
+                    "msg": f"{name} is given {len(params.getlist(name))} times: give it once.",
+                    "input": params.getlist(name),
+                }
+                for name in repeated
+            ]
+        )
 
 
 def app_settings(request: Request) -> Settings:

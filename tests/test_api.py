@@ -141,6 +141,24 @@ def test_unknown_document_is_a_404(client):
     assert "/api/documents" in r.json()["detail"]
 
 
+@pytest.mark.parametrize("path", ["/api/search", "/api/ask", "/api/promises"])
+def test_a_one_value_parameter_given_twice_is_refused_and_document_may_repeat(client, path):
+    twice = client.get(path, params=[("q", "waterstof"), ("year", "2019"), ("year", "2022")])
+    repeated = client.get(
+        path,
+        params=[
+            ("q", "waterstof"),
+            ("document", "waterstof-projecten"),
+            ("document", "zorg-en-welzijn"),
+        ],
+    )
+
+    assert twice.status_code == 422
+    (error,) = twice.json()["detail"]
+    assert error["loc"] == ["query", "year"] and "give it once" in error["msg"]
+    assert repeated.status_code == 200
+
+
 def test_documents_lists_every_indexed_document(client, fixture_index):
     r = client.get("/api/documents")
 

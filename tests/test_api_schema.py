@@ -41,8 +41,7 @@ def test_api_conforms_to_its_schema_and_never_fails_with_5xx(case):
     excluded = []
     if case.operation.path.startswith("/api/promises"):
         # Every parameter here is optional, so a "negative" case may differ from a valid one
-        # only by repeating a text parameter (FastAPI reads the last value, as intended) or
-        # by giving the repeatable `document` once; such a request is rightly answered.
+        # only by giving the repeatable `document` once; such a request is rightly answered.
         excluded.append(negative_data_rejection)
     response = case.call_and_validate(excluded_checks=excluded)
     assert response.status_code < 500
