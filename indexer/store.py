@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import mmap
 import os
 import shutil
 import time
@@ -33,6 +32,7 @@ from indexer import vectors as ann
 from indexer.cleaning import CleanText
 from indexer.columns import CHUNKS, TEXTS, ChunkTable, TextStore
 from indexer.keyword import KeywordIndex
+from indexer.rows import RowFile
 from indexer.schema import Chunk, Document
 from indexer.segments import (
     BASE,
@@ -624,17 +624,21 @@ def _load_segment(path: Path, entry: dict[str, Any]) -> Segment:
     specs = {p: recorded.get(p) or {"factory": ann.FLAT} for p in ("passages", "sentences")}
     dense = faiss.read_index(str(folder / "dense.faiss"))
     ann.prepare(dense, specs["passages"])
-    vectors = _mapped(folder / "vectors.npy", scattered=True)
+    # The vectors are read a few thousand scattered rows per question (the refine step,
+    # the features) out of files of gigabytes: read by position, not mapped, so the
+    # page-cache folios around those rows do not become the server's resident memory.
+    vectors = RowFile(folder / "vectors.npy")
     if (folder / "sentence_rows.npy").exists():
         rows, spans = _mapped(folder / "sentence_rows.npy"), _mapped(folder / "sentence_spans.npy")
-        s_vectors = _mapped(folder / "sentence_vectors.npy", scattered=True)
+        s_vectors = RowFile(folder / "sentence_vectors.npy")
         s_index = faiss.read_index(str(folder / "sentences.faiss"))
         ann.prepare(s_index, specs["sentences"])
     else:
         rows, spans = np.zeros(0, np.int32), np.zeros((0, 2), np.int32)
         s_vectors, s_index = np.zeros((0, vectors.shape[1]), np.float32), None
-    # Mapped now, read on use: a mapping outlives its file, so a build pruned while a
-    # server still holds it stays readable (checksums were verified above).
+    # Mapped or opened now, read on use: a mapping and an open file outlive their file,
+    # so a build pruned while a server still holds it stays readable (checksums were
+    # verified above).
     return Segment(
         entry=entry,
         chunks=ChunkTable(folder / CHUNKS, ids),
@@ -655,21 +659,10 @@ def _word_table(folder: Path) -> WordTable | None:
     return WordTable.load(folder / WORDS_FOLDER) if (folder / WORDS_FOLDER).is_dir() else None
 
 
-def _mapped(path: Path, scattered: bool = False) -> np.ndarray:
+def _mapped(path: Path) -> np.ndarray:
     """A ``.npy`` file memory-mapped read-only, as a plain array: indexing a ``np.memmap``
-    costs microseconds more per row, and scoring indexes hundreds of rows per question.
-
-    ``scattered``: rows are read a few at a time from all over the file (the vectors a
-    question re-scores), so the kernel is told not to read ahead: with read-ahead (8 MB a
-    fault on this machine's disk) 1,000 scattered rows of a file not yet in the page cache
-    brought 52 MB into memory, without it 5 MB. A file the page cache already holds (just
-    built) is mapped a whole cached folio at a time either way (docs/scale.md).
-    """
-    mapped = np.load(path, mmap_mode="r")
-    raw = getattr(mapped, "_mmap", None)
-    if scattered and raw is not None and hasattr(mmap, "MADV_RANDOM"):
-        raw.madvise(mmap.MADV_RANDOM)
-    return np.asarray(mapped)
+    costs microseconds more per row, and scoring indexes hundreds of rows per question."""
+    return np.asarray(np.load(path, mmap_mode="r"))
 
 
 def _save_array(path: Path, array: np.ndarray, dtype: type) -> None:

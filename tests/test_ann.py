@@ -11,6 +11,7 @@ import pytest
 from beleidszoeker.config import VectorIndexConfig
 from indexer import vectors as ann
 from indexer.build import build_index
+from indexer.rows import RowFile
 from indexer.store import load_index, read_manifest
 from search_api.retrieval import MODES, Filters, Searcher
 from tests.conftest import FIXTURE_CORPUS, make_settings
@@ -189,8 +190,8 @@ def test_the_manifest_records_the_choice_and_a_load_reads_it_back(hnsw_settings)
     for dense in (index.dense, index.sentences.dense):
         assert faiss.downcast_index(dense).hnsw.efSearch == 77
     assert index.vectors.shape == (manifest["n_chunks"], manifest["embedder"]["dim"])
-    assert not index.vectors.flags.owndata  # mapped from the file, not copied at load
-    assert not index.vectors.flags.writeable
+    # read by position from the file on use (``indexer.rows``), not copied at load
+    assert isinstance(index.vectors, RowFile) and index.vectors.path.parent == index.path
 
 
 def test_other_ann_settings_rebuild_an_up_to_date_index(hnsw_settings, tmp_path):
@@ -261,6 +262,7 @@ def test_an_ivf_build_records_lists_nprobe_and_refine_and_a_load_reads_them_back
 
     assert faiss.extract_index_ivf(index.sentences.dense).nprobe == 5
     assert index.sentences.dense.ntotal == spec["n"]
-    assert not index.sentences.vectors.flags.owndata  # the float32 vectors: mapped, once
+    # the float32 vectors: in their file, once, read by position when re-scored
+    assert isinstance(index.sentences.vectors, RowFile)
     q = index.sentences.vectors[3]
     assert ann.search(index.sentences.dense, spec, index.sentences.vectors, q, 5)[0] == 3
