@@ -311,7 +311,9 @@ def _build_index(
     progress.message("Trefwoordenindex bouwen")
     # The corpus-wide statistics, merged from the segments' words (no text read again).
     merged = word_tables.merge(live_words, documents, (rows, spans))
-    keyword = KeywordIndex.from_scores(merged.bm25, merged.bm25_vocab, merged.decompounder)
+    keyword = KeywordIndex.from_scores(
+        merged.bm25, merged.bm25_vocab, merged.decompounder, merged.state
+    )
     progress.message("Beloften zoeken")
     t_promises = time.perf_counter()
     register_files, promises_meta = _promise_register(
