@@ -14,7 +14,7 @@ import numpy as np
 
 from beleidszoeker.config import Settings
 from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError, IndexDamagedError
-from indexer import corpus, word_tables
+from indexer import corpus, word_patch, word_tables
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
 from indexer.embedders import get_embedder
@@ -74,6 +74,7 @@ class BuildReport:
     embed_seconds: float = 0.0
     n_segments: int = 1  # segments of the index written (docs/segments.md)
     merged: bool = False  # segments were folded into one (--optimize, or past the threshold)
+    patched: bool = False  # the keyword statistics patched, not merged (indexer/word_patch.py)
 
 
 class Progress:
@@ -284,6 +285,7 @@ def _build_index(
     live_words = [LiveWords(word_table, np.arange(len(chunks)), np.arange(len(rows)),
                             new_ids if kept is not None else list(documents))]  # fmt: skip
     plan = None
+    new_places = (rows, spans)  # the new segment's sentences, in its own rows
     if kept is not None:
         new = NewSegment(
             new_ids,
@@ -309,8 +311,15 @@ def _build_index(
         live_words = [s.live_words() for s in kept] + (live_words if new_ids else [])
 
     progress.message("Trefwoordenindex bouwen")
-    # The corpus-wide statistics, merged from the segments' words (no text read again).
-    merged = word_tables.merge(live_words, documents, (rows, spans))
+    # The corpus-wide statistics: the previous build's patched when only what changed
+    # need be added and taken out, else merged from the segments' words (no text read).
+    merged = None
+    if kept is not None:
+        merged = _patched(previous, kept, live_words[-1] if new_ids else None, new_places,
+                          documents)  # fmt: skip
+    report.patched = merged is not None
+    if merged is None:
+        merged = word_tables.merge(live_words, documents, (rows, spans))
     keyword = KeywordIndex.from_scores(
         merged.bm25, merged.bm25_vocab, merged.decompounder, merged.state
     )
@@ -357,6 +366,21 @@ def _build_index(
     report.n_chunks = len(chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _patched(
+    previous: IndexData,
+    kept: list[Segment],
+    new: LiveWords | None,
+    places: tuple[np.ndarray, np.ndarray],
+    documents: dict[str, Document],
+) -> word_patch.GlobalTerms | None:
+    """The previous build's keyword statistics patched (indexer/word_patch.py), or None."""
+    old = word_patch.Previous.load(previous.path, previous.keyword, previous.terms,
+                                   previous.documents)  # fmt: skip
+    if old is None:  # a build from before the publish state: merged whole once
+        return None
+    return word_patch.patch(old, word_patch.change(previous.segments, kept, new, places), documents)
 
 
 OLD = None  # in ``chunks_of``: the document's passages are those of the previous build

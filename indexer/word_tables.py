@@ -306,9 +306,7 @@ def merge(
         np.concatenate(sections) if sections else np.zeros(0, np.int64),
         word_terms, term_vocab, sentence_places,
     )  # fmt: skip
-    state = PublishState(
-        vocabulary, used.astype(np.int64), word_terms, term_vocab, tf, lengths
-    )
+    state = PublishState(vocabulary, used.astype(np.int64), word_terms, term_vocab, tf, lengths)
     return GlobalTerms(decompounder, bm25, bm25_vocab, terms, state)
 
 
