@@ -36,7 +36,6 @@ from indexer.word_tables import (
     GlobalTerms,
     LiveWords,
     PublishState,
-    _concat,
     _distinct,
     _frequencies,
     _gather,
@@ -141,30 +140,46 @@ def patch(old: Previous, what: Change, documents: dict[str, Document]) -> Global
         return None
 
     # BM25: the kept pairs renumbered, the new segment's appended to each term's list.
-    row_of = np.cumsum(what.keep_rows) - 1
     n_kept = int(what.keep_rows.sum())
     old_terms = np.asarray(sorted(old.bm25_vocab, key=old.bm25_vocab.get))
     old_terms = old_terms[old_terms != ""]  # bm25s' empty token has no column
-    indptr = np.asarray(old.bm25["indptr"], np.int64)
-    pair_term = np.repeat(np.searchsorted(term_vocab, old_terms), np.diff(indptr))
-    pair_rows = np.asarray(old.bm25["indices"], np.int64)
-    stays = what.keep_rows[pair_rows]
-    pair_term, pair_rows = pair_term[stays], row_of[pair_rows[stays]]
-    tf = np.asarray(state.tf)[stays]
+    per_term = np.zeros(len(term_vocab), np.int64)  # pairs of each term
+    rows, tf, kept_pairs = _kept_pairs(
+        old.bm25["indptr"], old.bm25["indices"], state.tf, what.keep_rows
+    )
+    per_term[np.searchsorted(term_vocab, old_terms)] = kept_pairs
     lengths = np.asarray(state.lengths)[what.keep_rows]
     if new is not None:
         n_term, n_row, n_tf, n_len = _frequencies(passages, new_counts, word_terms, term_vocab)
-        at_old, at_new = _merge_places(pair_term, n_term)
-        pair_term = _interleave(pair_term, n_term, at_old, at_new)
-        pair_rows = _interleave(pair_rows, n_row + n_kept, at_old, at_new)
-        tf = _interleave(tf, n_tf, at_old, at_new)
+        # After the kept pairs of each term: the new rows come last.
+        at = np.cumsum(per_term)[n_term]
+        rows = np.insert(rows, at, (n_row + n_kept).astype(rows.dtype))
+        tf = np.insert(tf, at, n_tf.astype(tf.dtype))
+        per_term += np.bincount(n_term, minlength=len(term_vocab))
         lengths = np.concatenate([lengths, n_len])
-    bm25, bm25_vocab = _scores(pair_term, pair_rows, tf, lengths, term_vocab)
+    used = np.flatnonzero(per_term)
+    bm25, bm25_vocab = _scores(used, per_term[used], rows, tf, lengths, term_vocab)
 
     terms = _patch_sentence_terms(old.terms, what, word_terms, term_vocab, vocabulary, titles)
     used = counts  # what merge keeps: occurrences over the live passages
     new_state = PublishState(vocabulary, used, word_terms, term_vocab, tf, lengths)
     return GlobalTerms(decompounder, bm25, bm25_vocab, terms, new_state)
+
+
+def _kept_pairs(ptr, ids, values, keep: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Lists by term of owners (rows or sentences) with ``keep`` per owner: the kept
+    owners renumbered, their ``values`` (or None), and the kept count of each list. With
+    nothing masked they are the old arrays as they are."""
+    ptr = np.asarray(ptr, np.int64)
+    ids = np.asarray(ids)
+    values = None if values is None else np.asarray(values)
+    if keep.all():
+        return ids, values, np.diff(ptr)
+    stays = keep[ids]
+    owner = np.repeat(np.arange(len(ptr) - 1, dtype=np.int64), np.diff(ptr))[stays]
+    renumber = (np.cumsum(keep) - 1).astype(ids.dtype)
+    kept_values = None if values is None else values[stays]
+    return renumber[ids[stays]], kept_values, np.bincount(owner, minlength=len(ptr) - 1)
 
 
 def _same_terms(state: PublishState, vocabulary, word_terms: Csr, term_vocab) -> bool:
@@ -176,21 +191,6 @@ def _same_terms(state: PublishState, vocabulary, word_terms: Csr, term_vocab) ->
         return False
     before = np.asarray(state.term_vocab)[np.asarray(state.word_terms.ids)]
     return bool(np.array_equal(term_vocab[now.ids], before))
-
-
-def _merge_places(old_keys: np.ndarray, new_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where each item of two ascending key lists goes in their merge, the old first among
-    equal keys (their rows come first)."""
-    at_old = np.arange(len(old_keys)) + np.searchsorted(new_keys, old_keys, side="left")
-    at_new = np.arange(len(new_keys)) + np.searchsorted(old_keys, new_keys, side="right")
-    return at_old, at_new
-
-
-def _interleave(old: np.ndarray, new: np.ndarray, at_old, at_new) -> np.ndarray:
-    out = np.empty(len(old) + len(new), np.result_type(old, new))
-    out[at_old] = old
-    out[at_new] = new
-    return out
 
 
 def _patch_sentence_terms(
@@ -209,39 +209,46 @@ def _patch_sentence_terms(
         parts.append(np.asarray(fresh.vocabulary))
     merged_vocab = np.unique(np.concatenate(parts)) if parts else np.zeros(0, "<U1")
     old_map = np.searchsorted(merged_vocab, old.vocabulary).astype(np.int32)
+    # No term came or went: the old ids stand as they are (the common add).
+    same_ids = len(merged_vocab) == len(old.vocabulary) and bool(held.all())
     new_map = (np.searchsorted(merged_vocab, fresh.vocabulary).astype(np.int32)
                if fresh is not None else None)  # fmt: skip
 
     def lists(name: str, keep: np.ndarray) -> Csr:
         kept = _gather(getattr(old, name), keep)[0]
-        out = [Csr(kept.ptr, old_map[np.asarray(kept.ids, np.int64)])]
-        if fresh is not None:
-            add = getattr(fresh, name)
-            out.append(Csr(add.ptr, new_map[np.asarray(add.ids, np.int64)]))
-        joined = _concat(out)
-        return Csr(joined.ptr, joined.ids.astype(np.int32))
+        add = getattr(fresh, name) if fresh is not None else Csr(np.zeros(1, np.int64), [])
+        n_old, n_add = len(kept.ids), len(add.ids)
+        ids = np.empty(n_old + n_add, np.int32)
+        if same_ids:
+            ids[:n_old] = kept.ids
+        else:
+            np.take(old_map, kept.ids, out=ids[:n_old])
+        if n_add:
+            np.take(new_map, add.ids, out=ids[n_old:])
+        ptr = np.concatenate([np.asarray(kept.ptr, np.int64),
+                              np.asarray(add.ptr[1:], np.int64) + int(kept.ptr[-1])])  # fmt: skip
+        return Csr(ptr, ids)
 
     # Each term's sentences: the kept ones renumbered, then the new segment's.
-    sentence_of = (np.cumsum(what.keep_sentences) - 1).astype(np.int64)
     post = old.postings
-    post_term = np.repeat(old_map.astype(np.int64), np.diff(np.asarray(post.ptr, np.int64)))
-    post_sent = np.asarray(post.ids, np.int64)
-    stays = what.keep_sentences[post_sent]
-    post_term, post_sent = post_term[stays], sentence_of[post_sent[stays]]
+    post_sent, _, kept_pairs = _kept_pairs(post.ptr, post.ids, None, what.keep_sentences)
+    per_term = np.zeros(len(merged_vocab), np.int64)
+    np.add.at(per_term, old_map, kept_pairs)  # a term no longer held adds no pair
+    post_sent = np.asarray(post_sent, np.int32)
     sizes = np.diff(np.asarray(old.first, np.int64))[keep_rows]
     starts = np.asarray(old.starts)[keep_sentences]
     ends = np.asarray(old.ends)[keep_sentences]
     if fresh is not None:
         f_term = np.repeat(new_map.astype(np.int64), np.diff(fresh.postings.ptr))
+        at = np.cumsum(per_term)[f_term]
         f_sent = np.asarray(fresh.postings.ids, np.int64) + len(keep_sentences)
-        at_old, at_new = _merge_places(post_term, f_term)
-        post_term = _interleave(post_term, f_term, at_old, at_new)
-        post_sent = _interleave(post_sent, f_sent, at_old, at_new)
+        post_sent = np.insert(post_sent, at, f_sent.astype(np.int32))
+        per_term += np.bincount(f_term, minlength=len(merged_vocab))
         sizes = np.concatenate([sizes, np.diff(fresh.first)])
         starts = np.concatenate([starts, fresh.starts])
         ends = np.concatenate([ends, fresh.ends])
     ptr = np.zeros(len(merged_vocab) + 1, np.int64)
-    np.cumsum(np.bincount(post_term, minlength=len(merged_vocab)), out=ptr[1:])
+    np.cumsum(per_term, out=ptr[1:])
     first = np.zeros(len(sizes) + 1, np.int64)
     np.cumsum(sizes, out=first[1:])
     return SentenceTerms(
@@ -251,7 +258,7 @@ def _patch_sentence_terms(
         ends=ends.astype(np.int32),
         vector_rows=np.arange(len(starts), dtype=np.int32),
         sentence_terms=lists("sentence_terms", keep_sentences),
-        postings=Csr(ptr, post_sent.astype(np.int32)),
+        postings=Csr(ptr, post_sent),
         context_terms=lists("context_terms", keep_rows),
         passage_terms=lists("passage_terms", keep_rows),
         section_terms=lists("section_terms", keep_rows),

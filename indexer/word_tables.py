@@ -292,7 +292,7 @@ def merge(
     pair_term, pair_row, tf, lengths = _frequencies(
         passage_words, passage_counts, word_terms, term_vocab
     )
-    bm25, bm25_vocab = _scores(pair_term, pair_row, tf, lengths, term_vocab)
+    bm25, bm25_vocab = _scores(*_pairs_per_term(pair_term), pair_row, tf, lengths, term_vocab)
 
     title_ids = {d: _distinct(np.searchsorted(vocabulary, np.asarray(ws, dtype=str)))[0]
                  for d, ws in titles.items()}  # fmt: skip
@@ -349,19 +349,22 @@ def _frequencies(
     return keys // max(n, 1), keys % max(n, 1), tf, lengths
 
 
-def _scores(
-    term_of: np.ndarray, doc_of: np.ndarray, tf: np.ndarray, lengths: np.ndarray,
-    term_vocab: np.ndarray,
-) -> tuple[dict, dict[str, int]]:  # fmt: skip
-    """bm25s' Lucene scores as ``bm25s.BM25.index`` computes them from the term
-    frequencies (``term_of`` ascending), with the same float32/float64 steps, so its
-    stored scores are identical."""
-    n = len(lengths)
-    # Only the terms some passage holds are in the index's vocabulary, numbered in order.
+def _pairs_per_term(term_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct terms of ascending ``term_of`` and how many pairs each has."""
     starts = np.flatnonzero(np.r_[True, term_of[1:] != term_of[:-1]]) if len(term_of) else (
         np.zeros(0, np.int64))  # fmt: skip
-    used = np.asarray(term_of)[starts]
-    df = np.diff(np.r_[starts, len(term_of)])
+    return np.asarray(term_of)[starts], np.diff(np.r_[starts, len(term_of)])
+
+
+def _scores(
+    used: np.ndarray, df: np.ndarray, doc_of: np.ndarray, tf: np.ndarray,
+    lengths: np.ndarray, term_vocab: np.ndarray,
+) -> tuple[dict, dict[str, int]]:  # fmt: skip
+    """bm25s' Lucene scores as ``bm25s.BM25.index`` computes them from the term
+    frequencies (pairs grouped by term: the ``df`` pairs of each term of ``used``, in
+    order), with the same float32/float64 steps, so its stored scores are identical.
+    Only the terms some passage holds are in the index's vocabulary, numbered in order."""
+    n = len(lengths)
     col = np.repeat(np.arange(len(used), dtype=np.int64), df)
     idf = np.zeros(len(used), np.float32)
     idf[:] = [math.log(1 + (n - int(d) + 0.5) / (int(d) + 0.5)) for d in df]
