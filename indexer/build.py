@@ -18,6 +18,8 @@ from indexer import corpus, word_patch, word_tables
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
 from indexer.embedders import get_embedder
+from indexer.file_hashes import NAME as HASHES_FILE
+from indexer.file_hashes import FileHashes
 from indexer.keyword import STEMMER, KeywordIndex
 from indexer.reading import LocalRunner, ReadTask, Runner, document_record
 from indexer.schema import Chunk, Document
@@ -127,7 +129,10 @@ def _build_index(
     report = BuildReport()
     # Also when nothing changed: a run killed after its swap left its folder behind.
     remove_abandoned(builds_dir(settings.index_dir))
-    files = corpus.discover(settings.corpus_dir)
+    # Files unchanged since the last run are not hashed again (--force hashes them all).
+    hashes = FileHashes(settings.cache_dir / HASHES_FILE, trust=not force)
+    files = corpus.discover(settings.corpus_dir, hashes)
+    hashes.save()
     manifest_meta = corpus.read_manifest(settings.corpus_dir)
     fingerprint = corpus.corpus_fingerprint(files, manifest_meta)
     chunking = {
