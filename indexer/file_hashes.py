@@ -42,7 +42,7 @@ class FileHashes:
             st = path.stat()
         except OSError:
             return hash_file(path)
-        key = str(path.resolve())
+        key = os.path.abspath(path)  # not resolve(): a system call per folder level
         entry = self._known.get(key)
         if entry and entry[0] == _key(st) and entry[2] - st.st_mtime_ns >= RACY_NS:
             self.reused += 1

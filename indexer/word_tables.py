@@ -366,12 +366,17 @@ def _scores(
     Only the terms some passage holds are in the index's vocabulary, numbered in order."""
     n = len(lengths)
     col = np.repeat(np.arange(len(used), dtype=np.int64), df)
-    idf = np.zeros(len(used), np.float32)
-    idf[:] = [math.log(1 + (n - int(d) + 0.5) / (int(d) + 0.5)) for d in df]
+    # math.log once per distinct document frequency (a few thousand), not per term.
+    df_values, df_at = np.unique(df, return_inverse=True)
+    idf_of = np.asarray(
+        [math.log(1 + (n - int(d) + 0.5) / (int(d) + 0.5)) for d in df_values], np.float32
+    )
+    idf = idf_of[df_at].astype(np.float32)
     l_avg = np.asarray(lengths).mean()
-    l_d = lengths[doc_of]
+    # The length normalisation per passage, then per pair: the same float64 steps.
+    norm = BM25_K1 * ((1 - BM25_B) + BM25_B * np.asarray(lengths) / l_avg)
     tf32 = tf.astype(np.float32)
-    tfc = tf32 / (BM25_K1 * ((1 - BM25_B) + BM25_B * l_d / l_avg) + tf32)
+    tfc = tf32 / (norm[doc_of] + tf32)
     data = (idf[col] * tfc).astype(np.float32)
     indptr = np.zeros(len(used) + 1, np.int64)
     np.cumsum(df, out=indptr[1:])
