@@ -7,7 +7,9 @@ second run (so the index is left as it was, with one more masked segment entry f
 away by the next full build).
 
 Run after ``scale_bench`` has built ``data/scale/index-N``:
-``.venv/bin/python -m benchmarks.add_profile --passages 100000 [--top 30]``.
+``.venv/bin/python -m benchmarks.add_profile --passages 100000 [--top 30] [--merge]``;
+``--merge`` makes the build merge every segment's words as it did before the patched
+publish, to compare the two in the same conditions.
 """
 
 from __future__ import annotations
@@ -62,6 +64,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--top", type=int, default=0, help="also print cProfile's top functions")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="merge every segment's words as before the patched publish (to compare)",
+    )
     args = parser.parse_args(argv)
 
     from benchmarks.synthetic import extra_document, load_source, register_standin
@@ -69,6 +76,10 @@ def main(argv: list[str] | None = None) -> None:
     from indexer.store import load_index
 
     work = args.work.resolve()
+    if args.merge:
+        import indexer.build
+
+        indexer.build._patched = lambda *_: None  # the build then merges, as it used to
     source = load_source(_source_path(work))
     register_standin(source)
     settings = _settings(work, args.passages)
