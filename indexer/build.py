@@ -14,10 +14,12 @@ import numpy as np
 
 from beleidszoeker.config import Settings
 from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError, IndexDamagedError
-from indexer import corpus, word_tables
+from indexer import corpus, word_patch, word_tables
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
 from indexer.embedders import get_embedder
+from indexer.file_hashes import NAME as HASHES_FILE
+from indexer.file_hashes import FileHashes
 from indexer.keyword import STEMMER, KeywordIndex
 from indexer.reading import LocalRunner, ReadTask, Runner, document_record
 from indexer.schema import Chunk, Document
@@ -74,6 +76,7 @@ class BuildReport:
     embed_seconds: float = 0.0
     n_segments: int = 1  # segments of the index written (docs/segments.md)
     merged: bool = False  # segments were folded into one (--optimize, or past the threshold)
+    patched: bool = False  # the keyword statistics patched, not merged (indexer/word_patch.py)
 
 
 class Progress:
@@ -126,7 +129,10 @@ def _build_index(
     report = BuildReport()
     # Also when nothing changed: a run killed after its swap left its folder behind.
     remove_abandoned(builds_dir(settings.index_dir))
-    files = corpus.discover(settings.corpus_dir)
+    # Files unchanged since the last run are not hashed again (--force hashes them all).
+    hashes = FileHashes(settings.cache_dir / HASHES_FILE, trust=not force)
+    files = corpus.discover(settings.corpus_dir, hashes)
+    hashes.save()
     manifest_meta = corpus.read_manifest(settings.corpus_dir)
     fingerprint = corpus.corpus_fingerprint(files, manifest_meta)
     chunking = {
@@ -284,6 +290,7 @@ def _build_index(
     live_words = [LiveWords(word_table, np.arange(len(chunks)), np.arange(len(rows)),
                             new_ids if kept is not None else list(documents))]  # fmt: skip
     plan = None
+    new_places = (rows, spans)  # the new segment's sentences, in its own rows
     if kept is not None:
         new = NewSegment(
             new_ids,
@@ -309,9 +316,18 @@ def _build_index(
         live_words = [s.live_words() for s in kept] + (live_words if new_ids else [])
 
     progress.message("Trefwoordenindex bouwen")
-    # The corpus-wide statistics, merged from the segments' words (no text read again).
-    merged = word_tables.merge(live_words, documents, (rows, spans))
-    keyword = KeywordIndex.from_scores(merged.bm25, merged.bm25_vocab, merged.decompounder)
+    # The corpus-wide statistics: the previous build's patched when only what changed
+    # need be added and taken out, else merged from the segments' words (no text read).
+    merged = None
+    if kept is not None:
+        merged = _patched(previous, kept, live_words[-1] if new_ids else None, new_places,
+                          documents)  # fmt: skip
+    report.patched = merged is not None
+    if merged is None:
+        merged = word_tables.merge(live_words, documents, (rows, spans))
+    keyword = KeywordIndex.from_scores(
+        merged.bm25, merged.bm25_vocab, merged.decompounder, merged.state
+    )
     progress.message("Beloften zoeken")
     t_promises = time.perf_counter()
     register_files, promises_meta = _promise_register(
@@ -355,6 +371,21 @@ def _build_index(
     report.n_chunks = len(chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _patched(
+    previous: IndexData,
+    kept: list[Segment],
+    new: LiveWords | None,
+    places: tuple[np.ndarray, np.ndarray],
+    documents: dict[str, Document],
+) -> word_patch.GlobalTerms | None:
+    """The previous build's keyword statistics patched (indexer/word_patch.py), or None."""
+    old = word_patch.Previous.load(previous.path, previous.keyword, previous.terms,
+                                   previous.documents)  # fmt: skip
+    if old is None:  # a build from before the publish state: merged whole once
+        return None
+    return word_patch.patch(old, word_patch.change(previous.segments, kept, new, places), documents)
 
 
 OLD = None  # in ``chunks_of``: the document's passages are those of the previous build

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from beleidszoeker.errors import BeleidszoekerError
+from indexer.file_hashes import FileHashes
 
 MANIFEST = "manifest.toml"
 
@@ -75,8 +76,9 @@ def assign_ids(relpaths: list[str]) -> dict[str, str]:
     return ids
 
 
-def discover(corpus_dir: Path) -> list[SourceFile]:
-    """Every file below ``corpus_dir`` (hidden files and the manifest excluded)."""
+def discover(corpus_dir: Path, hashes: FileHashes | None = None) -> list[SourceFile]:
+    """Every file below ``corpus_dir`` (hidden files and the manifest excluded); with
+    ``hashes``, files unchanged since they were last hashed are not read again."""
     if not corpus_dir.is_dir():
         raise BeleidszoekerError(
             f"Corpus folder {corpus_dir} does not exist: create it and put documents in it, "
@@ -98,7 +100,8 @@ def discover(corpus_dir: Path) -> list[SourceFile]:
         if problem is not None:
             files.append(SourceFile(path, rel, ids[rel], "", 0, problem))
         else:
-            files.append(SourceFile(path, rel, ids[rel], file_sha256(path), _size(path)))
+            digest = hashes.sha256(path, file_sha256) if hashes else file_sha256(path)
+            files.append(SourceFile(path, rel, ids[rel], digest, _size(path)))
     return files
 
 

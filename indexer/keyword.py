@@ -203,10 +203,12 @@ def holding(rows: np.ndarray, posting: np.ndarray) -> np.ndarray:
 class KeywordIndex:
     """A BM25 index over chunk texts; rows line up with the chunk list."""
 
-    def __init__(self, retriever, decompounder: Decompounder) -> None:
+    def __init__(self, retriever, decompounder: Decompounder, state: Any = None) -> None:
         self._bm25 = retriever
         self._vocab = set(retriever.vocab_dict)
         self.decompounder = decompounder
+        # What the next publish patches (indexer.word_tables.PublishState), saved beside.
+        self.state = state
 
     @classmethod
     def build(cls, texts: list[str]) -> KeywordIndex:
@@ -222,7 +224,9 @@ class KeywordIndex:
         return cls(retriever, decompounder)
 
     @classmethod
-    def from_scores(cls, scores: dict, vocab: dict[str, int], decompounder: Decompounder):
+    def from_scores(
+        cls, scores: dict, vocab: dict[str, int], decompounder: Decompounder, state: Any = None
+    ) -> KeywordIndex:
         """The index whose scores ``indexer.word_tables`` merged from the segments' words
         (what ``build`` computes from the texts, without reading them)."""
         import bm25s
@@ -232,12 +236,14 @@ class KeywordIndex:
         retriever.vocab_dict = vocab
         retriever.unique_token_ids_set = set(vocab.values())
         retriever.nonoccurrence_array = None  # Lucene BM25 has none
-        return cls(retriever, decompounder)
+        return cls(retriever, decompounder, state)
 
     def save(self, directory: Path) -> None:
         self._bm25.save(str(directory))
         vocab = sorted(self.decompounder.vocabulary)
         (directory / "compound_vocabulary.json").write_text(json.dumps(vocab, ensure_ascii=False))
+        if self.state is not None:
+            self.state.save(directory)
 
     @classmethod
     def load(cls, directory: Path) -> KeywordIndex:

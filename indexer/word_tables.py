@@ -40,6 +40,7 @@ from indexer.sentence_terms import Csr, SentenceTerms, _transpose, mapped
 FOLDER = "words"
 EMPTY_TOKEN = "∅"  # bm25s needs a token in every passage (indexer.keyword.KeywordIndex)
 _LISTS = ("passage", "sentence", "leaf")
+STATE = "state."  # the publish state's files in keyword/ (PublishState)
 
 
 @dataclass
@@ -139,6 +140,39 @@ class GlobalTerms:
     bm25: dict  # bm25s' ``scores`` (data, indices, indptr, num_docs)
     bm25_vocab: dict[str, int]
     sentence_terms: SentenceTerms
+    state: PublishState | None = None  # what the next publish patches (indexer/word_patch.py)
+
+
+@dataclass
+class PublishState:
+    """What a publish keeps beside the keyword index so the next one can patch it rather
+    than merge every segment again (indexer/word_patch.py), in the index's ``keyword/``."""
+
+    words: np.ndarray  # str, sorted: every word the merged tables and titles hold
+    word_counts: np.ndarray  # int64 per word: occurrences over the live passages
+    word_terms: Csr  # per word: its terms, ids into ``term_vocab``
+    term_vocab: np.ndarray  # str, sorted
+    tf: np.ndarray  # int32 beside bm25s' stored scores: each pair's term frequency
+    lengths: np.ndarray  # int64 per passage: its length in terms
+
+    def save(self, directory: Path) -> None:
+        for name in ("words", "word_counts", "term_vocab", "tf", "lengths"):
+            np.save(directory / f"{STATE}{name}.npy", getattr(self, name), allow_pickle=False)
+        self.word_terms.save(directory, f"{STATE}word_terms")
+
+    @classmethod
+    def load(cls, directory: Path) -> PublishState | None:
+        """The state of a build's ``keyword/``; None when it has none (an older build)."""
+        if not (directory / f"{STATE}lengths.npy").is_file():
+            return None
+
+        def array(name: str) -> np.ndarray:
+            return mapped(directory / f"{STATE}{name}.npy")
+
+        return cls(
+            array("words"), array("word_counts"), Csr.load(directory, f"{STATE}word_terms"),
+            array("term_vocab"), array("tf"), array("lengths"),
+        )  # fmt: skip
 
 
 def _gather(csr: Csr, rows: np.ndarray, *values: np.ndarray) -> tuple[Csr, ...]:
@@ -255,7 +289,10 @@ def merge(
     used = np.bincount(passage_words.ids, weights=passage_counts, minlength=n_words)
     decompounder = Decompounder(vocabulary[used >= 2].tolist())
     word_terms, term_vocab = _word_terms(vocabulary.tolist(), decompounder)
-    bm25, bm25_vocab = _bm25(passage_words, passage_counts, word_terms, term_vocab)
+    pair_term, pair_row, tf, lengths = _frequencies(
+        passage_words, passage_counts, word_terms, term_vocab
+    )
+    bm25, bm25_vocab = _scores(*_pairs_per_term(pair_term), pair_row, tf, lengths, term_vocab)
 
     title_ids = {d: _distinct(np.searchsorted(vocabulary, np.asarray(ws, dtype=str)))[0]
                  for d, ws in titles.items()}  # fmt: skip
@@ -269,7 +306,8 @@ def merge(
         np.concatenate(sections) if sections else np.zeros(0, np.int64),
         word_terms, term_vocab, sentence_places,
     )  # fmt: skip
-    return GlobalTerms(decompounder, bm25, bm25_vocab, terms)
+    state = PublishState(vocabulary, used.astype(np.int64), word_terms, term_vocab, tf, lengths)
+    return GlobalTerms(decompounder, bm25, bm25_vocab, terms, state)
 
 
 def _word_terms(all_words: list[str], decompounder: Decompounder) -> tuple[Csr, np.ndarray]:
@@ -289,11 +327,11 @@ def _word_terms(all_words: list[str], decompounder: Decompounder) -> tuple[Csr, 
     return Csr(ptr, ids.astype(np.int64)), term_vocab
 
 
-def _bm25(
+def _frequencies(
     passages: Csr, counts: np.ndarray, word_terms: Csr, term_vocab: np.ndarray
-) -> tuple[dict, dict[str, int]]:
-    """bm25s' Lucene scores as ``bm25s.BM25.index`` computes them from the passages' terms,
-    with the same float32/float64 steps, so its stored scores are identical."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every (term, passage) pair with its term frequency, sorted by term then passage,
+    and each passage's length in terms: what bm25s counts from the passages' terms."""
     n = len(passages)
     # Every (passage, term) occurrence: a word's count times each of its terms.
     owners, term_ids, item_at = _expand(passages.ptr, passages.ids, word_terms)
@@ -306,22 +344,39 @@ def _bm25(
         term_ids = np.concatenate([term_ids, np.full(len(empty), empty_id, np.int64)])
         weights = np.concatenate([weights, np.ones(len(empty), np.int64)])
         lengths[empty] = 1
-    n_terms = len(term_vocab)
     keys, inverse = _inverse(term_ids * max(n, 1) + owners)
-    tf = np.bincount(inverse, weights=weights, minlength=len(keys))
-    term_of, doc_of = keys // max(n, 1), keys % max(n, 1)
-    # Only the terms some passage holds are in the index's vocabulary, numbered in order.
-    used = _distinct(term_of)[0]
-    renumber = np.full(n_terms, -1, np.int64)
-    renumber[used] = np.arange(len(used))
-    col = renumber[term_of]
-    df = np.bincount(col, minlength=len(used))
-    idf = np.zeros(len(used), np.float32)
-    idf[:] = [math.log(1 + (n - int(d) + 0.5) / (int(d) + 0.5)) for d in df]
+    tf = np.bincount(inverse, weights=weights, minlength=len(keys)).astype(np.int32)
+    return keys // max(n, 1), keys % max(n, 1), tf, lengths
+
+
+def _pairs_per_term(term_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct terms of ascending ``term_of`` and how many pairs each has."""
+    starts = np.flatnonzero(np.r_[True, term_of[1:] != term_of[:-1]]) if len(term_of) else (
+        np.zeros(0, np.int64))  # fmt: skip
+    return np.asarray(term_of)[starts], np.diff(np.r_[starts, len(term_of)])
+
+
+def _scores(
+    used: np.ndarray, df: np.ndarray, doc_of: np.ndarray, tf: np.ndarray,
+    lengths: np.ndarray, term_vocab: np.ndarray,
+) -> tuple[dict, dict[str, int]]:  # fmt: skip
+    """bm25s' Lucene scores as ``bm25s.BM25.index`` computes them from the term
+    frequencies (pairs grouped by term: the ``df`` pairs of each term of ``used``, in
+    order), with the same float32/float64 steps, so its stored scores are identical.
+    Only the terms some passage holds are in the index's vocabulary, numbered in order."""
+    n = len(lengths)
+    col = np.repeat(np.arange(len(used), dtype=np.int64), df)
+    # math.log once per distinct document frequency (a few thousand), not per term.
+    df_values, df_at = np.unique(df, return_inverse=True)
+    idf_of = np.asarray(
+        [math.log(1 + (n - int(d) + 0.5) / (int(d) + 0.5)) for d in df_values], np.float32
+    )
+    idf = idf_of[df_at].astype(np.float32)
     l_avg = np.asarray(lengths).mean()
-    l_d = lengths[doc_of]
+    # The length normalisation per passage, then per pair: the same float64 steps.
+    norm = BM25_K1 * ((1 - BM25_B) + BM25_B * np.asarray(lengths) / l_avg)
     tf32 = tf.astype(np.float32)
-    tfc = tf32 / (BM25_K1 * ((1 - BM25_B) + BM25_B * l_d / l_avg) + tf32)
+    tfc = tf32 / (norm[doc_of] + tf32)
     data = (idf[col] * tfc).astype(np.float32)
     indptr = np.zeros(len(used) + 1, np.int64)
     np.cumsum(df, out=indptr[1:])
