@@ -18,9 +18,14 @@ REPEATABLE = frozenset({"document"})
 
 
 def one_value_each(request: Request) -> None:
-    """Refuse a request that gives a one-value query parameter more than once."""
+    """Refuse a request that gives one of its route's one-value query parameters more than
+    once. A parameter the route does not take is ignored however often it is given, as
+    FastAPI ignores it given once."""
     params = request.query_params
-    repeated = sorted({k for k in params if k not in REPEATABLE and len(params.getlist(k)) > 1})
+    taken = _query_names(request.scope.get("route"))
+    repeated = sorted(
+        {k for k in params if k in taken and k not in REPEATABLE and len(params.getlist(k)) > 1}
+    )
     if repeated:
         raise RequestValidationError(
             [
@@ -33,6 +38,20 @@ def one_value_each(request: Request) -> None:
                 for name in repeated
             ]
         )
+
+
+def _query_names(route: object) -> frozenset[str]:
+    """The query parameters a route reads, its dependencies' included."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return frozenset()
+    names: set[str] = set()
+    todo = [dependant]
+    while todo:
+        d = todo.pop()
+        names.update(p.alias for p in d.query_params)
+        todo.extend(d.dependencies)
+    return frozenset(names)
 
 
 def app_settings(request: Request) -> Settings:

@@ -153,10 +153,16 @@ def test_a_one_value_parameter_given_twice_is_refused_and_document_may_repeat(cl
         ],
     )
 
+    unknown = client.get(
+        path, params=[("q", "waterstof"), ("", "x"), ("colour", "a"), ("colour", "b")]
+    )
+
     assert twice.status_code == 422
     (error,) = twice.json()["detail"]
     assert error["loc"] == ["query", "year"] and "give it once" in error["msg"]
     assert repeated.status_code == 200
+    # A parameter the API does not take is ignored, given once or twice.
+    assert unknown.status_code == 200
 
 
 def test_documents_lists_every_indexed_document(client, fixture_index):
