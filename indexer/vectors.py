@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from beleidszoeker.config import VectorIndexConfig
+from indexer.pages import release
 
 FLAT = "Flat"
 # Vectors added (and read from the mapped file) per call while building: a block, not a
@@ -75,6 +76,7 @@ def build(vectors: np.ndarray, spec: dict[str, Any]) -> Any:
             index.train(_training_sample(vectors, spec))
     for start in range(0, len(vectors), _BLOCK):
         index.add(np.ascontiguousarray(vectors[start : start + _BLOCK], dtype=np.float32))
+        release(vectors)  # a mapped file's pages read so far: the kernel's, not the build's
     prepare(index, spec)
     return index
 

@@ -40,6 +40,7 @@ from indexer.sentence_terms import Csr, SentenceTerms, _transpose, mapped
 FOLDER = "words"
 EMPTY_TOKEN = "∅"  # bm25s needs a token in every passage (indexer.keyword.KeywordIndex)
 _LISTS = ("passage", "sentence", "leaf")
+_BUILD_BLOCK = 10_000  # passages tokenised per block while building (ten times as many sentences)
 
 
 @dataclass
@@ -69,35 +70,47 @@ class WordTable:
         def ids(found: list[str]) -> list[int]:
             return [word_id.setdefault(w, len(word_id)) for w in found]
 
-        passage_lists = [ids(words(c.embed_text())) for c in chunks]
-        leaf_lists = [ids(words(c.section.split(SECTION_SEPARATOR)[-1])) for c in chunks]
+        def sets(lists: list[list[int]], counts: bool = False) -> tuple:
+            """One block's lists, each owner's words once (ids as first met)."""
+            owners = np.repeat(np.arange(len(lists), dtype=np.int64), [len(x) for x in lists])
+            found = np.fromiter((w for x in lists for w in x), np.int64, len(owners))
+            return _sets(owners, found, len(lists), len(word_id), counts)
+
+        # A block of texts at a time, each block's lists made into arrays at once: lists of
+        # Python ints for every word of a million passages took gigabytes.
+        passage_parts, leaf_parts = [], []
+        for a in range(0, len(chunks), _BUILD_BLOCK):
+            block = [chunks[i] for i in range(a, min(a + _BUILD_BLOCK, len(chunks)))]
+            passage_parts.append(sets([ids(words(c.embed_text())) for c in block], True))
+            leaf_parts.append(
+                sets([ids(words(c.section.split(SECTION_SEPARATOR)[-1])) for c in block])
+            )
         rows = np.asarray(sentence_rows, np.int64)
         spans = np.asarray(sentence_spans, np.int64).reshape(-1, 2)
-        sentence_lists = [
-            ids(words(chunks[int(r)].text[int(s) : int(e)]))
-            for r, (s, e) in zip(rows.tolist(), spans.tolist(), strict=True)
-        ]
+        sentence_parts = []
+        for a in range(0, len(rows), 10 * _BUILD_BLOCK):
+            b = a + 10 * _BUILD_BLOCK
+            sentence_parts.append(
+                sets([
+                    ids(words(chunks[int(r)].text[int(s) : int(e)]))
+                    for r, (s, e) in zip(rows[a:b].tolist(), spans[a:b].tolist(), strict=True)
+                ])
+            )  # fmt: skip
         doc_index = {d: i for i, d in enumerate(document_ids)}
         section_index: dict[tuple[str, str], int] = {}
-        document = np.asarray([doc_index[c.document_id] for c in chunks], np.int32)
-        section = np.asarray(
-            [section_index.setdefault((c.document_id, c.section), len(section_index))
-             for c in chunks], np.int32,
+        document = np.fromiter((doc_index[c.document_id] for c in chunks), np.int32, len(chunks))
+        section = np.fromiter(
+            (section_index.setdefault((c.document_id, c.section), len(section_index))
+             for c in chunks), np.int32, len(chunks),
         )  # fmt: skip
         # Word ids in sorted word order, so segments merge by one sorted union.
         vocabulary = np.asarray(sorted(word_id), dtype=str) if word_id else np.zeros(0, "<U1")
         renumber = np.zeros(len(word_id), np.int64)
         renumber[list(word_id.values())] = np.searchsorted(vocabulary, list(word_id))
-
-        def flat(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-            owners = np.repeat(np.arange(len(lists), dtype=np.int64), [len(x) for x in lists])
-            found = np.fromiter((w for x in lists for w in x), np.int64, len(owners))
-            return owners, renumber[found]
-
-        n_words = len(vocabulary)
-        passage, counts = _sets(*flat(passage_lists), len(chunks), n_words, counts=True)
-        sentence = _sets(*flat(sentence_lists), len(rows), n_words)
-        leaf = _sets(*flat(leaf_lists), len(chunks), n_words)
+        passage, counts = _renumbered([p[0] for p in passage_parts], renumber,
+                                      [p[1] for p in passage_parts])  # fmt: skip
+        sentence = _renumbered(sentence_parts, renumber)[0]
+        leaf = _renumbered(leaf_parts, renumber)[0]
         return cls(vocabulary, passage, counts, sentence, leaf, document, section)
 
     def save(self, directory: Path) -> None:
@@ -139,6 +152,26 @@ class GlobalTerms:
     bm25: dict  # bm25s' ``scores`` (data, indices, indptr, num_docs)
     bm25_vocab: dict[str, int]
     sentence_terms: SentenceTerms
+
+
+def _renumbered(
+    parts: Sequence[Csr], renumber: np.ndarray, counts: Sequence[np.ndarray] = ()
+) -> tuple[Csr, np.ndarray]:
+    """Blocks of lists one after the other, ids renumbered and each list sorted again
+    (with its counts), as ``_sets`` over every list at once would give them."""
+    ptr, ids_out, counts_out, total = [np.zeros(1, np.int64)], [], [], 0
+    for i, part in enumerate(parts):
+        lengths = np.diff(part.ptr)
+        owners = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        new = renumber[np.asarray(part.ids, np.int64)]
+        order = np.argsort(owners * max(len(renumber), 1) + new)
+        ids_out.append(new[order].astype(np.int32))
+        if counts:
+            counts_out.append(np.asarray(counts[i])[order])
+        ptr.append(np.asarray(part.ptr[1:], np.int64) + total)
+        total += int(part.ptr[-1])
+    joined = Csr(np.concatenate(ptr), np.concatenate(ids_out) if ids_out else np.zeros(0, np.int32))
+    return joined, (np.concatenate(counts_out) if counts_out else np.zeros(0, np.int32))
 
 
 def _gather(csr: Csr, rows: np.ndarray, *values: np.ndarray) -> tuple[Csr, ...]:
