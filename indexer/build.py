@@ -18,8 +18,10 @@ from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError, IndexDama
 from indexer import corpus, word_tables
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
+from indexer.columns import CHUNKS, TEXTS, ChunkTable, TextStore
 from indexer.embedders import get_embedder
 from indexer.keyword import STEMMER, KeywordIndex
+from indexer.pages import give_back_freed
 from indexer.reading import LocalRunner, ReadTask, Runner, document_record
 from indexer.schema import Chunk, Document
 from indexer.segments import Layout, Segment, SegmentChunks
@@ -244,6 +246,13 @@ def _build_index(
         chunks = [c for d in new_ids for c in chunks_of[d]]
     else:
         chunks = _all_chunks(documents, chunks_of, previous)
+        # Held as objects, a whole build's passages and texts were most of its memory
+        # (about 5 KB a passage): they go to the scratch folder as the columns a loaded
+        # index maps, and are read from there.
+        chunks_of.clear()
+        chunks, texts = _spilled(work, list(documents), chunks, texts)
+    results.clear()  # what the build needs of them is in the dicts above
+    give_back_freed()
     embedder = get_embedder(settings.embedder)
     cache = VectorCache(settings.cache_dir / "vectors.sqlite")
     t_embed = time.perf_counter()
@@ -358,6 +367,16 @@ def _build_index(
 
 
 OLD = None  # in ``chunks_of``: the document's passages are those of the previous build
+
+
+def _spilled(
+    work: Path, document_ids: list[str], chunks: list[Chunk], texts: dict[str, CleanText]
+) -> tuple[ChunkTable, TextStore]:
+    """``chunks`` and ``texts`` written into ``work`` as a build stores them, and mapped."""
+    ChunkTable.write(work / CHUNKS, chunks, document_ids)
+    (work / TEXTS).mkdir()
+    TextStore.write(work / TEXTS, texts, document_ids)
+    return ChunkTable(work / CHUNKS, document_ids), TextStore(work / TEXTS, document_ids)
 
 
 def _all_chunks(

@@ -11,6 +11,7 @@ build's own memory.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import mmap
 
 import numpy as np
@@ -24,3 +25,13 @@ def release(array: np.ndarray) -> None:
         return
     with contextlib.suppress(OSError, ValueError):  # a closed mapping: nothing to give back
         raw.madvise(mmap.MADV_DONTNEED)
+
+
+def give_back_freed() -> None:
+    """Hand the heap pages freed objects leave behind back to the system (glibc keeps
+    them otherwise, and the large arrays a build makes next never reuse them)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to do
+        return
+    libc.malloc_trim(0)

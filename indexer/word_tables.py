@@ -238,6 +238,8 @@ def _sets(owners: np.ndarray, values: np.ndarray, n_owners: int, n_values: int,
 
 def _concat(parts: Sequence[Csr]) -> Csr:
     """Lists of several Csr one after the other."""
+    if len(parts) == 1:  # a whole build's lists: not copied
+        return parts[0]
     ptr, total = [np.zeros(1, np.int64)], 0
     for c in parts:
         ptr.append(np.asarray(c.ptr[1:], np.int64) + total)
@@ -271,7 +273,7 @@ def merge(
     section_base = 0
     for p in parts:
         t = p.table
-        to_global = np.searchsorted(vocabulary, t.vocabulary).astype(np.int64)
+        to_global = np.searchsorted(vocabulary, t.vocabulary).astype(np.int32)
         pc, n = _gather(t.passage, p.rows, t.passage_counts)
         lc, sc = _gather(t.leaf, p.rows)[0], _gather(t.sentence, p.sentences)[0]
         passages.append(Csr(pc.ptr, to_global[pc.ids]))
@@ -473,7 +475,8 @@ def _sentence_terms(
         owners = np.repeat(local.astype(np.int64), np.diff(passage.ptr))
         by_group = _sets(owners, passage.ids.astype(np.int64), n_groups, n_used)
         lists["section"].append(_gather(by_group, local)[0])
-    sentence_terms = _concat(lists["sentence"])
+    # Each list joined with its blocks let go at once: never two copies of every list.
+    joined = {name: _concat(lists.pop(name)) for name in list(lists)}
     vocabulary = term_vocab[used].tolist()
     return SentenceTerms(
         vocabulary=np.asarray(vocabulary, dtype=str) if vocabulary else np.zeros(0, "<U1"),
@@ -481,11 +484,11 @@ def _sentence_terms(
         starts=spans[:, 0].astype(np.int32),
         ends=spans[:, 1].astype(np.int32),
         vector_rows=np.arange(n_sentences, dtype=np.int32),
-        sentence_terms=sentence_terms,
-        postings=_transpose(sentence_terms, n_used),
-        context_terms=_concat(lists["context"]),
-        passage_terms=_concat(lists["passage"]),
-        section_terms=_concat(lists["section"]),
+        sentence_terms=joined["sentence"],
+        postings=_transpose(joined["sentence"], n_used),
+        context_terms=joined["context"],
+        passage_terms=joined["passage"],
+        section_terms=joined["section"],
     )
 
 
