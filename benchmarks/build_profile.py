@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -77,12 +78,18 @@ def profile_build(n: int, work: Path) -> dict:
     peak: dict[str, tuple[int, int]] = {}
     done = threading.Event()
 
+    cpu: dict[str, float] = {}
+
     def sample() -> None:
-        last = time.perf_counter()
+        last, last_cpu = time.perf_counter(), time.process_time()
         while not done.wait(INTERVAL):
-            now = time.perf_counter()
+            now, now_cpu = time.perf_counter(), time.process_time()
             stage = _stage(sys._current_frames().get(main))
             seconds[stage] = seconds.get(stage, 0.0) + now - last
+            # CPU seconds of every thread: what the stage costs whatever else the machine
+            # runs (wall time on a shared two-core machine moves by a factor of two).
+            cpu[stage] = cpu.get(stage, 0.0) + now_cpu - last_cpu
+            last_cpu = now_cpu
             rss, anon = _rss_kb()
             was = peak.get(stage, (0, 0))
             peak[stage] = (max(was[0], rss), max(was[1], anon))
@@ -90,16 +97,17 @@ def profile_build(n: int, work: Path) -> dict:
 
     start_kb = _rss_kb()[0]
     sampler = threading.Thread(target=sample, daemon=True)
-    t = time.perf_counter()
+    t, t_cpu = time.perf_counter(), time.process_time()
     sampler.start()
     report = build_index(settings)
     done.set()
     sampler.join()
-    total = time.perf_counter() - t
+    total, total_cpu = time.perf_counter() - t, time.process_time() - t_cpu
     stages = [
         {
             "stage": s,
             "seconds": round(seconds[s], 2),
+            "cpu_s": round(cpu[s], 2),
             "peak_mb": round(peak[s][0] / 1024, 1),
             "peak_anon_mb": round(peak[s][1] / 1024, 1),
         }
@@ -109,6 +117,8 @@ def profile_build(n: int, work: Path) -> dict:
     return {
         "passages": report.n_chunks,
         "seconds": round(total, 2),
+        "cpu_s": round(total_cpu, 2),
+        "load": round(os.getloadavg()[0], 1),
         "start_mb": round(start_kb / 1024, 1),
         "peak_mb": round(max((p[0] for p in peak.values()), default=0) / 1024, 1),
         "peak_anon_mb": round(max((p[1] for p in peak.values()), default=0) / 1024, 1),
@@ -118,7 +128,9 @@ def profile_build(n: int, work: Path) -> dict:
 
 def markdown(runs: list[dict]) -> str:
     names = list(dict.fromkeys(s["stage"] for r in runs for s in r["stages"]))
-    head = " | ".join(f"{r['passages']:,} passages: s / peak RSS (anon) MB" for r in runs)
+    head = " | ".join(
+        f"{r['passages']:,} passages: CPU s / wall s / peak RSS (anon) MB" for r in runs
+    )
     lines = [f"| stage | {head} |", "|---|" + "---:|" * len(runs)]
     for name in names:
         cells = []
@@ -126,7 +138,7 @@ def markdown(runs: list[dict]) -> str:
             got = next((s for s in r["stages"] if s["stage"] == name), None)
             cells.append("-" if got is None else _cell(got))
         lines.append(f"| {name} | {' | '.join(cells)} |")
-    start = " | ".join(f"- / {r['start_mb']:,.0f}" for r in runs)
+    start = " | ".join(f"- / - / {r['start_mb']:,.0f}" for r in runs)
     totals = " | ".join(f"**{_cell(r)}**" for r in runs)
     lines.insert(2, f"| before the build (interpreter, libraries, stand-in) | {start} |")
     lines.append(f"| whole build | {totals} |")
@@ -134,7 +146,7 @@ def markdown(runs: list[dict]) -> str:
 
 
 def _cell(r: dict) -> str:
-    return f"{r['seconds']} / {r['peak_mb']:,.0f} ({r['peak_anon_mb']:,.0f})"
+    return f"{r['cpu_s']} / {r['seconds']} / {r['peak_mb']:,.0f} ({r['peak_anon_mb']:,.0f})"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -74,6 +74,7 @@ def build(vectors: np.ndarray, spec: dict[str, Any]) -> Any:
     if not index.is_trained:  # quantisers (SQ8, PQ, IVF) learn their ranges first
         with _one_thread():
             index.train(_training_sample(vectors, spec))
+        release(vectors)  # the sample's rows map pages from all over the file
     for start in range(0, len(vectors), _BLOCK):
         index.add(np.ascontiguousarray(vectors[start : start + _BLOCK], dtype=np.float32))
         release(vectors)  # a mapped file's pages read so far: the kernel's, not the build's
