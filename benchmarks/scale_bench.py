@@ -86,35 +86,57 @@ def _questions() -> list[str]:
 # ---------------------------------------------------------------- workers (own process)
 
 
+def worker_cold(work: Path, n: int) -> dict:
+    """The first build of the corpus, embedding what the vector cache does not hold."""
+    report, manifest, peak = _build(work, n)
+    return {
+        "passages": report.n_chunks,
+        "sentences": manifest.get("n_sentences"),
+        "documents": manifest.get("n_documents"),
+        "build_cold_s": round(report.seconds, 2),
+        "build_peak_mb": peak,
+    }
+
+
 def worker_build(work: Path, n: int) -> dict:
+    """A whole build again with every vector in the cache, the previous index removed
+    first: it measures the build, not two builds (and the fallback) on one disk."""
+    settings = _settings(work, n)
+    _remove_index(settings.index_dir)
+    report, manifest, peak = _build(work, n)
+    return {
+        "passages": report.n_chunks,
+        "sentences": manifest.get("n_sentences"),
+        "documents": manifest.get("n_documents"),
+        "build_from_cache_s": round(report.seconds, 2),
+        "build_from_cache_peak_mb": peak,
+        "build_embedded": report.n_embedded + report.n_sentences_embedded,
+    }
+
+
+def _build(work: Path, n: int):
     from benchmarks.synthetic import load_source, register_standin
     from indexer.build import build_index
+    from indexer.store import read_manifest
 
     register_standin(load_source(_source_path(work)))
     settings = _settings(work, n)
-    cold = build_index(settings)
-    cold_peak = _rss_mb()["peak_mb"]
-    _reset_peak()
-    warm = build_index(settings, force=True)
-    warm_peak = _rss_mb()["peak_mb"]
-    from indexer.store import read_manifest
-
-    manifest = read_manifest(settings.index_dir) or {}
-    return {
-        "passages": cold.n_chunks,
-        "sentences": manifest.get("n_sentences"),
-        "documents": manifest.get("n_documents"),
-        "build_cold_s": round(cold.seconds, 2),
-        "build_from_cache_s": round(warm.seconds, 2),
-        "build_peak_mb": cold_peak,
-        "build_from_cache_peak_mb": warm_peak,
-    }
+    _reset_peak()  # the stand-in's source vectors are set-up, not the build
+    report = build_index(settings)
+    return report, read_manifest(settings.index_dir) or {}, _rss_mb()["peak_mb"]
 
 
 def _reset_peak() -> None:
     """Start the peak resident memory (VmHWM) again from the current one (Linux)."""
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
+
+
+def _remove_index(index_dir: Path) -> None:
+    if index_dir.is_symlink() or index_dir.is_file():
+        index_dir.unlink()
+    shutil.rmtree(index_dir, ignore_errors=True)
+    shutil.rmtree(index_dir.parent / f"{index_dir.name}.builds", ignore_errors=True)
 
 
 def worker_add(work: Path, n: int) -> dict:
@@ -231,7 +253,8 @@ def _sentence_text(index):
     return lambda i: sentences.text(chunks, i)
 
 
-WORKERS = {"build": worker_build, "add": worker_add, "serve": worker_serve}
+WORKERS = {"cold": worker_cold, "build": worker_build, "add": worker_add, "serve": worker_serve}
+STEPS = tuple(WORKERS)  # in the order they run: each needs the index the one before left
 
 
 # ---------------------------------------------------------------- orchestration
@@ -282,7 +305,9 @@ def run_worker(kind: str, work: Path, n: int, timeout: float) -> dict:
     return result
 
 
-def measure(work: Path, n: int, timeout: float) -> dict:
+def measure(work: Path, n: int, timeout: float, steps=STEPS, before: dict | None = None) -> dict:
+    """The figures of ``steps`` at N = ``n``; those of steps not run are kept from
+    ``before`` (the row measured last time), each step's commit recorded beside them."""
     from benchmarks.synthetic import generate_corpus, load_source
 
     settings = _settings(work, n)
@@ -290,12 +315,15 @@ def measure(work: Path, n: int, timeout: float) -> dict:
         print(f"N={n}: writing the synthetic corpus ...", flush=True)
         shutil.rmtree(settings.corpus_dir, ignore_errors=True)
         generate_corpus(settings.corpus_dir, load_source(_source_path(work)), n)
-    shutil.rmtree(settings.index_dir, ignore_errors=True)
-    shutil.rmtree(settings.index_dir.parent / f"{settings.index_dir.name}.builds", True)
+    if "cold" in steps:
+        _remove_index(settings.index_dir)
     from benchmarks.index_bench import machine
 
-    result: dict = {"n_target": n, "commit": machine()["commit"]}
-    for kind in ("build", "add", "serve"):
+    commit = machine()["commit"]
+    result: dict = {k: v for k, v in (before or {}).items() if k != "error"}
+    result.update(n_target=n, commit=commit)
+    result["step_commits"] = {**result.get("step_commits", {}), **dict.fromkeys(steps, commit)}
+    for kind in (s for s in STEPS if s in steps):
         print(f"N={n}: {kind} ...", flush=True)
         result.update(run_worker(kind, work, n, timeout))
         if "error" in result:
@@ -362,7 +390,7 @@ def markdown(results: dict) -> str:
     errors = [f"- N={r['n_target']}: {r['error']}" for r in rows if "error" in r]
     if errors:
         lines += ["", "Runs that did not finish:", "", *errors]
-    commits = {str(r["n_target"]): r["commit"] for r in rows if "commit" in r}
+    commits = {str(r["n_target"]): _commits(r) for r in rows if "commit" in r}
     if commits:
         lines += ["", "Measured at commit: " + ", ".join(f"N={n}: {c}" for n, c in commits.items())]
     lines += growth(rows)
@@ -372,6 +400,14 @@ def markdown(results: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _commits(r: dict) -> str:
+    """The row's commit, or each step's when its steps were measured at different ones."""
+    steps = r.get("step_commits") or {}
+    if len(set(steps.values())) <= 1:
+        return r["commit"]
+    return " (" + ", ".join(f"{s} {c}" for s, c in steps.items()) + ")"
 
 
 def _recall_cell(r: dict, part: str) -> str:
@@ -477,6 +513,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--source-index", type=Path, help="index of the shipped corpus")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per step")
+    parser.add_argument(
+        "--steps",
+        nargs="+",
+        choices=STEPS,
+        default=list(STEPS),
+        help="run only these steps (e.g. `build add serve` when the vector cache already "
+        "holds the corpus's vectors); the row keeps the other steps' last figures",
+    )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument(
         "--report", action="store_true", help="only write scale.md and scale.png from scale.json"
@@ -502,7 +546,8 @@ def main(argv: list[str] | None = None) -> None:
     if qe.exists():
         results["query_embedding_ms"] = round(json.loads(qe.read_text())["ms_per_question"], 1)
     for n in args.passages:
-        results["runs"][str(n)] = measure(work, n, args.timeout)
+        before = results["runs"].get(str(n))
+        results["runs"][str(n)] = measure(work, n, args.timeout, args.steps, before)
         path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         (out / "scale.md").write_text(markdown(results), encoding="utf-8")
         chart(results, out / "scale.png")

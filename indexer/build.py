@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,10 +18,12 @@ from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError, IndexDama
 from indexer import corpus, word_patch, word_tables
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
+from indexer.columns import CHUNKS, TEXTS, ChunkTable, TextStore
 from indexer.embedders import get_embedder
 from indexer.file_hashes import NAME as HASHES_FILE
 from indexer.file_hashes import FileHashes
 from indexer.keyword import STEMMER, KeywordIndex
+from indexer.pages import give_back_freed
 from indexer.reading import LocalRunner, ReadTask, Runner, document_record
 from indexer.schema import Chunk, Document
 from indexer.segments import Layout, Segment, SegmentChunks
@@ -249,22 +252,30 @@ def _build_index(
         chunks = [c for d in new_ids for c in chunks_of[d]]
     else:
         chunks = _all_chunks(documents, chunks_of, previous)
+        # Held as objects, a whole build's passages and texts were most of its memory
+        # (about 5 KB a passage): they go to the scratch folder as the columns a loaded
+        # index maps, and are read from there.
+        chunks_of.clear()
+        chunks, texts = _spilled(work, list(documents), chunks, texts)
+    results.clear()  # what the build needs of them is in the dicts above
+    give_back_freed()
     embedder = get_embedder(settings.embedder)
     cache = VectorCache(settings.cache_dir / "vectors.sqlite")
     t_embed = time.perf_counter()
     progress.start("Passages embedden", len(chunks))
     try:
+        # Vectors go straight into mapped files the build then links: never all in memory.
         vectors, report.n_embedded = embed_with_cache(
             embedder,
-            [c.embed_text() for c in chunks],
+            _EmbedTexts(chunks),
             cache,
             settings.embed_batch_size,
             progress.advance,
             runner.embed,
+            out=mapped_array(work, "vectors.npy", (len(chunks), embedder.dim)),
         )
         rows, spans, sentence_texts = _sentences(chunks)
         progress.start("Zinnen embedden", len(sentence_texts))
-        # Straight into a mapped file the build then links: never all in memory at once.
         shape = (len(sentence_texts), int(vectors.shape[1]))
         sentence_vectors, report.n_sentences_embedded = embed_with_cache(
             embedder,
@@ -362,9 +373,7 @@ def _build_index(
             "sentences": ann.spec_for(len(rows), settings.ann, "sentences"),
         },
     }
-    data = IndexData(
-        manifest, documents, chunks, np.asarray(vectors, np.float32), keyword, sentences, terms
-    )
+    data = IndexData(manifest, documents, chunks, vectors, keyword, sentences, terms)
     data.files = register_files
     data.word_table = word_table
     report.index_path = write_index(settings.index_dir, data, texts, words, plan)
@@ -389,6 +398,16 @@ def _patched(
 
 
 OLD = None  # in ``chunks_of``: the document's passages are those of the previous build
+
+
+def _spilled(
+    work: Path, document_ids: list[str], chunks: list[Chunk], texts: dict[str, CleanText]
+) -> tuple[ChunkTable, TextStore]:
+    """``chunks`` and ``texts`` written into ``work`` as a build stores them, and mapped."""
+    ChunkTable.write(work / CHUNKS, chunks, document_ids)
+    (work / TEXTS).mkdir()
+    TextStore.write(work / TEXTS, texts, document_ids)
+    return ChunkTable(work / CHUNKS, document_ids), TextStore(work / TEXTS, document_ids)
 
 
 def _all_chunks(
@@ -533,21 +552,52 @@ def _promise_register(
     return {FILE: write_promises(register), VECTORS: vectors_bytes(vectors)}, meta
 
 
-def _sentences(chunks: list[Chunk]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Passage row, offsets and text of every sentence of every passage."""
-    rows: list[int] = []
-    spans: list[tuple[int, int]] = []
-    texts: list[str] = []
+def _sentences(chunks: Sequence[Chunk]) -> tuple[np.ndarray, np.ndarray, _SentenceTexts]:
+    """Passage row, offsets and text of every sentence of every passage: machine integers
+    as they are found, the texts sliced from their passages when read (at a million
+    passages, lists of 9.4M Python pairs and strings took gigabytes)."""
+    rows, spans = array("i"), array("i")
     for row, chunk in enumerate(chunks):
         for sentence in split_sentences(chunk.text):
             rows.append(row)
-            spans.append((sentence.start, sentence.end))
-            texts.append(sentence.text)
-    return (
-        np.asarray(rows, dtype=np.int32),
-        np.asarray(spans, dtype=np.int32).reshape(-1, 2),
-        texts,
-    )
+            spans.extend((sentence.start, sentence.end))
+    found = np.frombuffer(rows, dtype=np.int32) if rows else np.zeros(0, np.int32)
+    places = np.frombuffer(spans, dtype=np.int32) if spans else np.zeros(0, np.int32)
+    places = places.reshape(-1, 2)
+    return found, places, _SentenceTexts(chunks, found, places)
+
+
+class _EmbedTexts(Sequence[str]):
+    """What the embedder sees of each passage, made when the vector cache asks for it (a
+    round at a time) rather than a list of every passage's text at once."""
+
+    def __init__(self, chunks: Sequence[Chunk]) -> None:
+        self._chunks = chunks
+
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self._chunks[j].embed_text() for j in range(*i.indices(len(self)))]
+        return self._chunks[i].embed_text()
+
+
+class _SentenceTexts(Sequence[str]):
+    """Each sentence's text, sliced from its passage when read (a sentence is a verbatim
+    slice of it): 9.4M strings held at once at a million passages are gigabytes."""
+
+    def __init__(self, chunks: Sequence[Chunk], rows: np.ndarray, spans: np.ndarray) -> None:
+        self._chunks, self._rows, self._spans = chunks, rows, spans
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        start, end = self._spans[i].tolist()
+        return self._chunks[int(self._rows[i])].text[start:end]
 
 
 def _previous(

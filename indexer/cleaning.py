@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,12 +58,23 @@ class _Builder:
         self.chars.append(ch)
         self.offs.append(off)
 
+    def extend(self, text: str, offs: Sequence[int]) -> None:
+        self.chars.extend(text)
+        self.offs.extend(offs)
+
     def ends_with(self, s: str) -> bool:
         return "".join(self.chars[-len(s) :]) == s
 
 
-def _line_chars(raw: str, start: int, end: int) -> list[tuple[str, int]]:
-    """The visible characters of one line, whitespace collapsed and trimmed."""
+def _line_chars(raw: str, start: int, end: int) -> tuple[str, Sequence[int]]:
+    """The visible characters of one line, whitespace collapsed and trimmed, and the
+    offset of each in ``raw``."""
+    line = raw[start:end]
+    # Most lines need nothing done: no control, invisible or non-ASCII space character
+    # (none of them is printable), no double, leading or trailing space. Such a line is
+    # kept as it is, without a Python step per character (most of a build's reading).
+    if line.isprintable() and "  " not in line and line[:1] != " " and line[-1:] != " ":
+        return line, range(start, end)
     out: list[tuple[str, int]] = []
     for i in range(start, end):
         ch = raw[i]
@@ -76,7 +88,7 @@ def _line_chars(raw: str, start: int, end: int) -> list[tuple[str, int]]:
         out.append((ch, i))
     while out and out[-1][0] == " ":
         out.pop()
-    return out
+    return "".join(c for c, _ in out), [i for _, i in out]
 
 
 def _vocabulary(lines: list[str]) -> tuple[Counter[str], set[str]]:
@@ -132,7 +144,7 @@ def clean(raw: str) -> CleanText:
         spans.append((pos, pos + len(line)))
         pos += len(line) + 1
     lines = [_line_chars(raw, a, b) for a, b in spans]
-    texts = ["".join(c for c, _ in chars) for chars in lines]
+    texts = [text for text, _ in lines]
     words, prefixes = _vocabulary(texts)
     nexts = next_nonblank(texts)
 
@@ -147,8 +159,8 @@ def clean(raw: str) -> CleanText:
     blank_since_prev = False
     blanks = 0
     prev_opens_paragraph = True
-    for i, chars in enumerate(lines):
-        if not chars:
+    for i, (_, line_offsets) in enumerate(lines):
+        if not line_offsets:
             blanks += 1
             # Even where single blank lines are mere double spacing, one after a finished
             # sentence ends a paragraph: "A.\n\nB.\n\nC." stays three paragraphs.
@@ -193,8 +205,7 @@ def clean(raw: str) -> CleanText:
                 pass  # a quoted or bracketed word in a compound: "‘Meister-Geselle’-concept"
             else:
                 out.add(" ", brk)
-        for ch, off in chars:
-            out.add(ch, off)
+        out.extend(text, line_offsets)
         prev_opens_paragraph = prev is None or blank_since_prev
         prev = i
         blank_since_prev = False

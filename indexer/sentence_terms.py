@@ -176,14 +176,35 @@ def build_sentence_terms(
     )
 
 
+# Lists (sentences) transposed at once: their pairs sorted together.
+_TRANSPOSE_BLOCK = 1_000_000
+
+
 def _transpose(lists: Csr, n_terms: int) -> Csr:
-    """Term -> the lists (sentences) that hold it, ascending."""
-    owners = np.repeat(np.arange(len(lists), dtype=np.int64), np.diff(lists.ptr))
-    order = np.argsort(lists.ids, kind="stable")  # stable: owners stay ascending per term
-    counts = np.bincount(lists.ids, minlength=n_terms)
+    """Term -> the lists (sentences) that hold it, ascending.
+
+    ``_TRANSPOSE_BLOCK`` lists at a time, each block's entries put after the earlier blocks' in
+    every term's list: sorting every (sentence, term) pair of a large index at once took
+    gigabytes of int64 arrays.
+    """
+    ids = np.asarray(lists.ids)
+    counts = np.bincount(ids, minlength=n_terms)
     ptr = np.zeros(n_terms + 1, np.int64)
     ptr[1:] = np.cumsum(counts)
-    return Csr(ptr, owners[order].astype(np.int32))
+    out = np.empty(len(ids), np.int32)
+    cursor = ptr[:-1].copy()  # where each term's next owner goes
+    list_ptr = np.asarray(lists.ptr, np.int64)
+    for a in range(0, len(lists), _TRANSPOSE_BLOCK):
+        b = min(a + _TRANSPOSE_BLOCK, len(lists))
+        lo, hi = int(list_ptr[a]), int(list_ptr[b])
+        owners = np.repeat(np.arange(a, b, dtype=np.int32), np.diff(list_ptr[a : b + 1]))
+        order = np.argsort(ids[lo:hi], kind="stable")  # stable: owners stay ascending
+        terms = ids[lo:hi][order]
+        starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]]) if len(terms) else order
+        run = np.repeat(starts, np.diff(np.r_[starts, len(terms)]))
+        out[cursor[terms] + (np.arange(len(terms)) - run)] = owners[order]
+        cursor += np.bincount(terms, minlength=n_terms)
+    return Csr(ptr, out)
 
 
 def _spans(

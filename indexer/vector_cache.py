@@ -12,6 +12,7 @@ import numpy as np
 
 from beleidszoeker.errors import VectorCacheError
 from indexer.embedders import Embedder
+from indexer.pages import release
 
 # Seconds to wait for another process (a second `beleidszoeker index`) holding the cache.
 LOCK_TIMEOUT = 20.0
@@ -174,6 +175,7 @@ def embed_with_cache(
                 on_progress(len(fresh))
         if hashes:
             out[start : start + len(part)] = np.stack([known[h] for h in hashes])
+            release(out)  # written: in the page cache, no longer this process's memory
         n_new += len(todo)
     return out, n_new
 

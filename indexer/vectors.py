@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from beleidszoeker.config import VectorIndexConfig
+from indexer.pages import release
 
 FLAT = "Flat"
 # Vectors added (and read from the mapped file) per call while building: a block, not a
@@ -73,8 +74,10 @@ def build(vectors: np.ndarray, spec: dict[str, Any]) -> Any:
     if not index.is_trained:  # quantisers (SQ8, PQ, IVF) learn their ranges first
         with _one_thread():
             index.train(_training_sample(vectors, spec))
+        release(vectors)  # the sample's rows map pages from all over the file
     for start in range(0, len(vectors), _BLOCK):
         index.add(np.ascontiguousarray(vectors[start : start + _BLOCK], dtype=np.float32))
+        release(vectors)  # a mapped file's pages read so far: the kernel's, not the build's
     prepare(index, spec)
     return index
 

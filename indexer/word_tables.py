@@ -41,6 +41,7 @@ FOLDER = "words"
 EMPTY_TOKEN = "∅"  # bm25s needs a token in every passage (indexer.keyword.KeywordIndex)
 _LISTS = ("passage", "sentence", "leaf")
 STATE = "state."  # the publish state's files in keyword/ (PublishState)
+_BUILD_BLOCK = 10_000  # passages tokenised per block while building (ten times as many sentences)
 
 
 @dataclass
@@ -70,35 +71,47 @@ class WordTable:
         def ids(found: list[str]) -> list[int]:
             return [word_id.setdefault(w, len(word_id)) for w in found]
 
-        passage_lists = [ids(words(c.embed_text())) for c in chunks]
-        leaf_lists = [ids(words(c.section.split(SECTION_SEPARATOR)[-1])) for c in chunks]
+        def sets(lists: list[list[int]], counts: bool = False) -> tuple:
+            """One block's lists, each owner's words once (ids as first met)."""
+            owners = np.repeat(np.arange(len(lists), dtype=np.int64), [len(x) for x in lists])
+            found = np.fromiter((w for x in lists for w in x), np.int64, len(owners))
+            return _sets(owners, found, len(lists), len(word_id), counts)
+
+        # A block of texts at a time, each block's lists made into arrays at once: lists of
+        # Python ints for every word of a million passages took gigabytes.
+        passage_parts, leaf_parts = [], []
+        for a in range(0, len(chunks), _BUILD_BLOCK):
+            block = [chunks[i] for i in range(a, min(a + _BUILD_BLOCK, len(chunks)))]
+            passage_parts.append(sets([ids(words(c.embed_text())) for c in block], True))
+            leaf_parts.append(
+                sets([ids(words(c.section.split(SECTION_SEPARATOR)[-1])) for c in block])
+            )
         rows = np.asarray(sentence_rows, np.int64)
         spans = np.asarray(sentence_spans, np.int64).reshape(-1, 2)
-        sentence_lists = [
-            ids(words(chunks[int(r)].text[int(s) : int(e)]))
-            for r, (s, e) in zip(rows.tolist(), spans.tolist(), strict=True)
-        ]
+        sentence_parts = []
+        for a in range(0, len(rows), 10 * _BUILD_BLOCK):
+            b = a + 10 * _BUILD_BLOCK
+            sentence_parts.append(
+                sets([
+                    ids(words(chunks[int(r)].text[int(s) : int(e)]))
+                    for r, (s, e) in zip(rows[a:b].tolist(), spans[a:b].tolist(), strict=True)
+                ])
+            )  # fmt: skip
         doc_index = {d: i for i, d in enumerate(document_ids)}
         section_index: dict[tuple[str, str], int] = {}
-        document = np.asarray([doc_index[c.document_id] for c in chunks], np.int32)
-        section = np.asarray(
-            [section_index.setdefault((c.document_id, c.section), len(section_index))
-             for c in chunks], np.int32,
+        document = np.fromiter((doc_index[c.document_id] for c in chunks), np.int32, len(chunks))
+        section = np.fromiter(
+            (section_index.setdefault((c.document_id, c.section), len(section_index))
+             for c in chunks), np.int32, len(chunks),
         )  # fmt: skip
         # Word ids in sorted word order, so segments merge by one sorted union.
         vocabulary = np.asarray(sorted(word_id), dtype=str) if word_id else np.zeros(0, "<U1")
         renumber = np.zeros(len(word_id), np.int64)
         renumber[list(word_id.values())] = np.searchsorted(vocabulary, list(word_id))
-
-        def flat(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-            owners = np.repeat(np.arange(len(lists), dtype=np.int64), [len(x) for x in lists])
-            found = np.fromiter((w for x in lists for w in x), np.int64, len(owners))
-            return owners, renumber[found]
-
-        n_words = len(vocabulary)
-        passage, counts = _sets(*flat(passage_lists), len(chunks), n_words, counts=True)
-        sentence = _sets(*flat(sentence_lists), len(rows), n_words)
-        leaf = _sets(*flat(leaf_lists), len(chunks), n_words)
+        passage, counts = _renumbered([p[0] for p in passage_parts], renumber,
+                                      [p[1] for p in passage_parts])  # fmt: skip
+        sentence = _renumbered(sentence_parts, renumber)[0]
+        leaf = _renumbered(leaf_parts, renumber)[0]
         return cls(vocabulary, passage, counts, sentence, leaf, document, section)
 
     def save(self, directory: Path) -> None:
@@ -175,6 +188,26 @@ class PublishState:
         )  # fmt: skip
 
 
+def _renumbered(
+    parts: Sequence[Csr], renumber: np.ndarray, counts: Sequence[np.ndarray] = ()
+) -> tuple[Csr, np.ndarray]:
+    """Blocks of lists one after the other, ids renumbered and each list sorted again
+    (with its counts), as ``_sets`` over every list at once would give them."""
+    ptr, ids_out, counts_out, total = [np.zeros(1, np.int64)], [], [], 0
+    for i, part in enumerate(parts):
+        lengths = np.diff(part.ptr)
+        owners = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        new = renumber[np.asarray(part.ids, np.int64)]
+        order = np.argsort(owners * max(len(renumber), 1) + new)
+        ids_out.append(new[order].astype(np.int32))
+        if counts:
+            counts_out.append(np.asarray(counts[i])[order])
+        ptr.append(np.asarray(part.ptr[1:], np.int64) + total)
+        total += int(part.ptr[-1])
+    joined = Csr(np.concatenate(ptr), np.concatenate(ids_out) if ids_out else np.zeros(0, np.int32))
+    return joined, (np.concatenate(counts_out) if counts_out else np.zeros(0, np.int32))
+
+
 def _gather(csr: Csr, rows: np.ndarray, *values: np.ndarray) -> tuple[Csr, ...]:
     """The lists of ``rows`` (in that order) as one Csr, and the same rows of ``values``."""
     rows = np.asarray(rows, np.int64)
@@ -239,11 +272,13 @@ def _sets(owners: np.ndarray, values: np.ndarray, n_owners: int, n_values: int,
 
 def _concat(parts: Sequence[Csr]) -> Csr:
     """Lists of several Csr one after the other."""
+    if len(parts) == 1:  # a whole build's lists: not copied
+        return parts[0]
     ptr, total = [np.zeros(1, np.int64)], 0
     for c in parts:
         ptr.append(np.asarray(c.ptr[1:], np.int64) + total)
         total += int(c.ptr[-1])
-    ids = [np.asarray(c.ids, np.int64) for c in parts]
+    ids = [np.asarray(c.ids) for c in parts]  # int32 stays int32: the lists of a whole index
     return Csr(np.concatenate(ptr), np.concatenate(ids) if ids else np.zeros(0, np.int64))
 
 
@@ -272,7 +307,7 @@ def merge(
     section_base = 0
     for p in parts:
         t = p.table
-        to_global = np.searchsorted(vocabulary, t.vocabulary).astype(np.int64)
+        to_global = np.searchsorted(vocabulary, t.vocabulary).astype(np.int32)
         pc, n = _gather(t.passage, p.rows, t.passage_counts)
         lc, sc = _gather(t.leaf, p.rows)[0], _gather(t.sentence, p.sentences)[0]
         passages.append(Csr(pc.ptr, to_global[pc.ids]))
@@ -289,10 +324,7 @@ def merge(
     used = np.bincount(passage_words.ids, weights=passage_counts, minlength=n_words)
     decompounder = Decompounder(vocabulary[used >= 2].tolist())
     word_terms, term_vocab = _word_terms(vocabulary.tolist(), decompounder)
-    pair_term, pair_row, tf, lengths = _frequencies(
-        passage_words, passage_counts, word_terms, term_vocab
-    )
-    bm25, bm25_vocab = _scores(*_pairs_per_term(pair_term), pair_row, tf, lengths, term_vocab)
+    bm25, bm25_vocab, tf, lengths = _bm25(passage_words, passage_counts, word_terms, term_vocab)
 
     title_ids = {d: _distinct(np.searchsorted(vocabulary, np.asarray(ws, dtype=str)))[0]
                  for d, ws in titles.items()}  # fmt: skip
@@ -325,6 +357,95 @@ def _word_terms(all_words: list[str], decompounder: Decompounder) -> tuple[Csr, 
     ids = np.searchsorted(term_vocab, np.asarray(flat, dtype=term_vocab.dtype)) if flat else (
         np.zeros(0, np.int64))  # fmt: skip
     return Csr(ptr, ids.astype(np.int64)), term_vocab
+
+
+# Passages whose (passage, term) pairs are made at once while merging: at a million
+# passages every pair at once took int64 arrays of 200M entries, a dozen of them.
+_MERGE_BLOCK = 20_000
+
+
+def _blocks(n: int, size: int) -> list[tuple[int, int]]:
+    return [(a, min(a + size, n)) for a in range(0, n, size)] or [(0, 0)]
+
+
+def _passage_terms(
+    passages: Csr, counts: np.ndarray, word_terms: Csr, a: int, b: int, empty_id: int
+) -> tuple[np.ndarray, ...]:
+    """Every (passage, term) occurrence of passages ``[a, b)``: the passage (numbered from
+    ``a``), the term, its weight (a word's count, once per term of the word), and each
+    passage's length; a passage without a term holds the one token ∅."""
+    ptr = np.asarray(passages.ptr[a : b + 1], np.int64)
+    lo, hi = int(ptr[0]), int(ptr[-1])
+    owners, term_ids, item_at = _expand(ptr - lo, np.asarray(passages.ids[lo:hi]), word_terms)
+    weights = np.asarray(counts[lo:hi])[item_at].astype(np.int64)
+    lengths = np.bincount(owners, weights=weights, minlength=b - a).astype(np.int64)
+    empty = np.flatnonzero(lengths == 0)
+    if len(empty):
+        owners = np.concatenate([owners, empty])
+        term_ids = np.concatenate([term_ids, np.full(len(empty), empty_id, np.int64)])
+        weights = np.concatenate([weights, np.ones(len(empty), np.int64)])
+        lengths[empty] = 1
+    return owners, term_ids, weights, lengths
+
+
+def _bm25(
+    passages: Csr, counts: np.ndarray, word_terms: Csr, term_vocab: np.ndarray
+) -> tuple[dict, dict[str, int], np.ndarray, np.ndarray]:
+    """bm25s' Lucene scores as ``bm25s.BM25.index`` computes them from the passages' terms,
+    with the same float32/float64 steps, so its stored scores are identical.
+
+    Two passes over blocks of passages, so memory holds the scores and one block's pairs:
+    the first counts lengths and how many passages hold each term (the idf and each
+    term's place in the output), the second scores and puts each block's entries there.
+    """
+    n = len(passages)
+    n_terms = len(term_vocab)
+    empty_id = int(np.searchsorted(term_vocab, EMPTY_TOKEN))
+    blocks = _blocks(n, _MERGE_BLOCK)
+    lengths = np.zeros(n, np.int64)
+    holders = np.zeros(n_terms, np.int64)
+    for a, b in blocks:
+        owners, term_ids, _, lengths[a:b] = _passage_terms(
+            passages, counts, word_terms, a, b, empty_id
+        )
+        pairs = _distinct(term_ids * max(b - a, 1) + owners)[0]
+        holders += np.bincount(pairs // max(b - a, 1), minlength=n_terms)
+    # Only the terms some passage holds are in the index's vocabulary, numbered in order.
+    used = np.flatnonzero(holders)
+    renumber = np.full(n_terms, -1, np.int64)
+    renumber[used] = np.arange(len(used))
+    df = holders[used]
+    idf = np.zeros(len(used), np.float32)
+    idf[:] = [math.log(1 + (n - int(d) + 0.5) / (int(d) + 0.5)) for d in df]
+    l_avg = np.asarray(lengths).mean()
+    indptr = np.zeros(len(used) + 1, np.int64)
+    np.cumsum(df, out=indptr[1:])
+    data = np.empty(int(indptr[-1]), np.float32)
+    indices = np.empty(int(indptr[-1]), np.int32)
+    frequencies = np.empty(int(indptr[-1]), np.int32)  # beside the scores, for the next add
+    cursor = indptr[:-1].copy()  # where each term's next entry goes
+    for a, b in blocks:
+        owners, term_ids, weights, _ = _passage_terms(passages, counts, word_terms, a, b, empty_id)
+        m = max(b - a, 1)
+        keys, inverse = _inverse(term_ids * m + owners)  # by term, then passage
+        tf = np.bincount(inverse, weights=weights, minlength=len(keys))
+        col, doc_of = renumber[keys // m], keys % m + a
+        l_d = lengths[doc_of]
+        tf32 = tf.astype(np.float32)
+        tfc = tf32 / (BM25_K1 * ((1 - BM25_B) + BM25_B * l_d / l_avg) + tf32)
+        # A term's entries of this block are consecutive: each goes after the earlier
+        # blocks' (smaller passages), in passage order.
+        starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]]) if len(col) else col
+        run = np.repeat(starts, np.diff(np.r_[starts, len(col)]))
+        at = cursor[col] + (np.arange(len(col)) - run)
+        data[at] = (idf[col] * tfc).astype(np.float32)
+        indices[at] = doc_of
+        frequencies[at] = tf
+        cursor += np.bincount(col, minlength=len(used))
+    vocab = {str(t): i for i, t in enumerate(term_vocab[used].tolist())}
+    vocab[""] = len(vocab)  # as bm25s adds its empty token
+    scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": n}
+    return scores, vocab, frequencies, lengths
 
 
 def _frequencies(
@@ -395,36 +516,63 @@ def _sentence_terms(
     term_vocab: np.ndarray,
     places: tuple[np.ndarray, np.ndarray],
 ) -> SentenceTerms:
-    """``build_sentence_terms`` from word ids (see indexer/sentence_terms.py)."""
+    """``build_sentence_terms`` from word ids (see indexer/sentence_terms.py).
+
+    Blocks of whole sections of passages (with their sentences) at a time: a first pass
+    finds the terms in use, a second makes each block's lists, so memory holds the lists
+    and one block's pairs, not every (sentence, term) pair of the index at once.
+    """
     rows = np.asarray(places[0], np.int64)
     spans = np.asarray(places[1]).reshape(-1, 2)
     n_sentences, n_passages = len(sentences), len(leaves)
     if n_sentences and np.any(np.lexsort((spans[:, 0], rows)) != np.arange(n_sentences)):
         raise ValueError("sentences must be stored in passage and text order")
-    s_owner, s_term, _ = _expand(sentences.ptr, sentences.ids, word_terms)
-    # A passage's context: the words of its section's last part and of its title.
-    l_owner, l_term, _ = _expand(leaves.ptr, leaves.ids, word_terms)
-    t_owner, t_term, _ = _expand(titles.ptr, titles.ids, word_terms)
-    c_owner, c_term = np.concatenate([l_owner, t_owner]), np.concatenate([l_term, t_term])
-    # Only terms a sentence or a context holds are in the vocabulary (sorted, as before).
-    used = _distinct(np.concatenate([s_term, c_term]))[0]
-    renumber = np.full(len(term_vocab), -1, np.int64)
-    renumber[used] = np.arange(len(used))
-    s_term, c_term = renumber[s_term], renumber[c_term]
-    n_used = len(used)
-    sentence_terms = _sets(s_owner, s_term, n_sentences, n_used)
-    passage = _sets(
-        np.concatenate([rows[s_owner], c_owner]), np.concatenate([s_term, c_term]),
-        n_passages, n_used,
-    )  # fmt: skip
-    # A section's terms: every term of every passage of its section.
-    _, group = _inverse(section_keys)
-    n_groups = int(group.max(initial=-1)) + 1
-    owners = np.repeat(group.astype(np.int64), np.diff(passage.ptr))
-    by_group = _sets(owners, passage.ids.astype(np.int64), n_groups, n_used)
-    (section,) = _gather(by_group, group)
     first = np.zeros(n_passages + 1, np.int64)
     np.cumsum(np.bincount(rows, minlength=n_passages), out=first[1:])
+    _, group = _inverse(section_keys)  # sections numbered 0.. in key order
+    blocks = _section_blocks(group, _MERGE_BLOCK)
+
+    def block_terms(a: int, b: int) -> tuple[np.ndarray, ...]:
+        """A block's (sentence, term) pairs, sentences numbered from the block's first,
+        and its (passage, term) pairs of each passage's context: the words of its
+        section's last part and of its title."""
+        sa, sb = int(first[a]), int(first[b])
+        s_owner, s_term = _sub_expand(sentences, sa, sb, word_terms)
+        l_owner, l_term = _sub_expand(leaves, a, b, word_terms)
+        t_owner, t_term = _sub_expand(titles, a, b, word_terms)
+        c_owner, c_term = np.concatenate([l_owner, t_owner]), np.concatenate([l_term, t_term])
+        return s_owner, s_term, c_owner, c_term
+
+    # Only terms a sentence or a context holds are in the vocabulary (sorted, as before).
+    held = np.zeros(len(term_vocab), bool)
+    for a, b in blocks:
+        _, s_term, _, c_term = block_terms(a, b)
+        held[s_term] = True
+        held[c_term] = True
+    used = np.flatnonzero(held)
+    renumber = np.full(len(term_vocab), -1, np.int64)
+    renumber[used] = np.arange(len(used))
+    n_used = len(used)
+    lists: dict[str, list[Csr]] = {"sentence": [], "context": [], "passage": [], "section": []}
+    for a, b in blocks:
+        s_owner, s_term, c_owner, c_term = block_terms(a, b)
+        s_term, c_term = renumber[s_term], renumber[c_term]
+        sa, sb = int(first[a]), int(first[b])
+        lists["sentence"].append(_sets(s_owner, s_term, sb - sa, n_used))
+        lists["context"].append(_sets(c_owner, c_term, b - a, n_used))
+        passage = _sets(
+            np.concatenate([rows[sa:sb][s_owner] - a, c_owner]),
+            np.concatenate([s_term, c_term]), b - a, n_used,
+        )  # fmt: skip
+        lists["passage"].append(passage)
+        # A section's terms: every term of every passage of its section (all in the block).
+        _, local = _inverse(group[a:b])
+        n_groups = int(local.max(initial=-1)) + 1
+        owners = np.repeat(local.astype(np.int64), np.diff(passage.ptr))
+        by_group = _sets(owners, passage.ids.astype(np.int64), n_groups, n_used)
+        lists["section"].append(_gather(by_group, local)[0])
+    # Each list joined with its blocks let go at once: never two copies of every list.
+    joined = {name: _concat(lists.pop(name)) for name in list(lists)}
     vocabulary = term_vocab[used].tolist()
     return SentenceTerms(
         vocabulary=np.asarray(vocabulary, dtype=str) if vocabulary else np.zeros(0, "<U1"),
@@ -432,9 +580,35 @@ def _sentence_terms(
         starts=spans[:, 0].astype(np.int32),
         ends=spans[:, 1].astype(np.int32),
         vector_rows=np.arange(n_sentences, dtype=np.int32),
-        sentence_terms=sentence_terms,
-        postings=_transpose(sentence_terms, n_used),
-        context_terms=_sets(c_owner, c_term, n_passages, n_used),
-        passage_terms=passage,
-        section_terms=section,
+        sentence_terms=joined["sentence"],
+        postings=_transpose(joined["sentence"], n_used),
+        context_terms=joined["context"],
+        passage_terms=joined["passage"],
+        section_terms=joined["section"],
     )
+
+
+def _sub_expand(lists: Csr, a: int, b: int, table: Csr) -> tuple[np.ndarray, np.ndarray]:
+    """``_expand`` of lists ``[a, b)``, their owners numbered from ``a``."""
+    ptr = np.asarray(lists.ptr[a : b + 1], np.int64)
+    lo, hi = int(ptr[0]), int(ptr[-1])
+    owners, found, _ = _expand(ptr - lo, np.asarray(lists.ids[lo:hi], np.int64), table)
+    return owners, found
+
+
+def _section_blocks(group: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Ranges of about ``size`` passages that never split a section (a section's passages
+    may be apart: a title met twice in one document is one section)."""
+    n = len(group)
+    if n == 0:
+        return [(0, 0)]
+    last = np.zeros(int(group.max()) + 1, np.int64)
+    np.maximum.at(last, group, np.arange(n, dtype=np.int64))
+    reach = np.maximum.accumulate(last[group])  # the furthest passage a cut here must pass
+    cuts = np.flatnonzero(reach == np.arange(n)) + 1  # a block may end after these
+    blocks, a = [], 0
+    while a < n:
+        b = int(cuts[np.searchsorted(cuts, min(a + size, n))]) if a + size < n else n
+        blocks.append((a, b))
+        a = b
+    return blocks

@@ -103,3 +103,14 @@ def test_benchmark_runs_end_to_end_on_a_small_corpus(source, tmp_path, monkeypat
         assert results and "waterstof" in results[0]["text"].lower()
     finally:
         server.stop()
+    # Steps run again alone: the build from cache embeds nothing, the row keeps the
+    # figures of the steps not run and says which commit measured each.
+    scale_bench.main(
+        ["--passages", "300", "--work", str(work), "--out", str(out), "--steps", "build"]
+    )
+    again = json.loads((out / "scale.json").read_text())["runs"]["300"]
+    assert "error" not in again, again.get("error")
+    assert again["build_embedded"] == 0 and again["passages"] == run["passages"]
+    assert again["build_cold_s"] == run["build_cold_s"] and again["search"] == run["search"]
+    assert set(again["step_commits"]) == {"cold", "build", "add", "serve"}
+    assert len(list((work / "index-300.builds").iterdir())) == 1  # the old index removed

@@ -84,6 +84,33 @@ def test_one_segment_gives_what_the_texts_give(fixture_chunks):
     _assert_identical(merge(parts, documents, places), *_from_texts(chunks, documents))
 
 
+def test_tables_built_and_merged_a_few_passages_at_a_time_are_the_same(fixture_chunks, monkeypatch):
+    """A large build tokenises, scores and transposes in blocks (memory holds one block's
+    pairs): blocks far smaller than the fixture's passages give the very same index."""
+    from indexer import sentence_terms, word_tables
+
+    chunks, documents = fixture_chunks
+    monkeypatch.setattr(word_tables, "_BUILD_BLOCK", 2)
+    monkeypatch.setattr(word_tables, "_MERGE_BLOCK", 2)
+    monkeypatch.setattr(sentence_terms, "_TRANSPOSE_BLOCK", 3)
+    assert len(chunks) >= 3 * 2
+    groups = _by_document(chunks)
+    parts, live, places = _segments([groups[0], [c for g in groups[1:] for c in g]])
+    _assert_identical(merge(parts, documents, places), *_from_texts(live, documents))
+    # A section's passages are never split between blocks, not even when its title comes
+    # back later in the document (one section, passages apart).
+    chunks = [
+        _chunk("a", 0, "Eerste zin over wegen. Tweede zin over bruggen.", "Wegen"),
+        _chunk("a", 1, "Meer over wegen en fietspaden in de provincie.", "Wegen"),
+        _chunk("a", 2, "Iets over water en dijken.", "Water"),
+        _chunk("a", 3, "Weer wegen: onderhoud van viaducten.", "Wegen"),
+        _chunk("b", 0, "Andere tekst over zorg.", "Zorg"),
+    ]
+    documents = {"a": _doc("a", "Wegen en water"), "b": _doc("b", "Zorg")}
+    parts, live, places = _segments([chunks])
+    _assert_identical(merge(parts, documents, places), *_from_texts(live, documents))
+
+
 def test_a_segment_per_document_with_one_masked_gives_what_the_live_texts_give(fixture_chunks):
     chunks, documents = fixture_chunks
     groups = _by_document(chunks)
