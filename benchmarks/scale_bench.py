@@ -90,9 +90,7 @@ def worker_cold(work: Path, n: int) -> dict:
     """The first build of the corpus, embedding what the vector cache does not hold."""
     report, manifest, peak = _build(work, n)
     return {
-        "passages": report.n_chunks,
-        "sentences": manifest.get("n_sentences"),
-        "documents": manifest.get("n_documents"),
+        **_sizes(report, manifest),
         "build_cold_s": round(report.seconds, 2),
         "build_peak_mb": peak,
     }
@@ -105,12 +103,18 @@ def worker_build(work: Path, n: int) -> dict:
     _remove_index(settings.index_dir)
     report, manifest, peak = _build(work, n)
     return {
-        "passages": report.n_chunks,
-        "sentences": manifest.get("n_sentences"),
-        "documents": manifest.get("n_documents"),
+        **_sizes(report, manifest),
         "build_from_cache_s": round(report.seconds, 2),
         "build_from_cache_peak_mb": peak,
         "build_embedded": report.n_embedded + report.n_sentences_embedded,
+    }
+
+
+def _sizes(report, manifest: dict) -> dict:
+    return {
+        "passages": report.n_chunks,
+        "sentences": manifest.get("n_sentences"),
+        "documents": manifest.get("n_documents"),
     }
 
 

@@ -36,12 +36,12 @@ from indexer.word_tables import (
     GlobalTerms,
     LiveWords,
     PublishState,
-    _distinct,
     _frequencies,
     _gather,
     _scores,
     _sentence_terms,
     _word_terms,
+    title_words_of,
 )
 
 
@@ -277,13 +277,7 @@ def _new_terms(what: Change, word_terms, term_vocab, vocabulary, titles) -> Sent
         return Csr(np.asarray(c.ptr, np.int64), to_global[np.asarray(c.ids, np.int64)])
 
     doc_of = np.asarray(new.document_ids, dtype=object)[np.asarray(t.document, np.int64)]
-    title_ids = {d: _distinct(np.searchsorted(vocabulary, np.asarray(ws, dtype=str)))[0]
-                 for d, ws in titles.items()}  # fmt: skip
-    title_lists = [title_ids[d] for d in doc_of.tolist()]
-    title_ptr = np.zeros(len(title_lists) + 1, np.int64)
-    np.cumsum([len(x) for x in title_lists], out=title_ptr[1:])
-    title_csr = Csr(title_ptr, np.concatenate(title_lists).astype(np.int64) if title_lists
-                    else np.zeros(0, np.int64))  # fmt: skip
+    title_csr = title_words_of(titles, vocabulary, doc_of)
     return _sentence_terms(
         glob(t.sentence), glob(t.leaf), title_csr, np.asarray(t.section, np.int64),
         word_terms, term_vocab, what.new_places,

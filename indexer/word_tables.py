@@ -326,20 +326,25 @@ def merge(
     word_terms, term_vocab = _word_terms(vocabulary.tolist(), decompounder)
     bm25, bm25_vocab, tf, lengths = _bm25(passage_words, passage_counts, word_terms, term_vocab)
 
-    title_ids = {d: _distinct(np.searchsorted(vocabulary, np.asarray(ws, dtype=str)))[0]
-                 for d, ws in titles.items()}  # fmt: skip
-    title_lists = [title_ids[d] for d in doc_of.tolist()]
-    title_ptr = np.zeros(len(title_lists) + 1, np.int64)
-    np.cumsum([len(t) for t in title_lists], out=title_ptr[1:])
-    title_csr = Csr(title_ptr, np.concatenate(title_lists).astype(np.int64) if title_lists
-                    else np.zeros(0, np.int64))  # fmt: skip
     terms = _sentence_terms(
-        _concat(sentences), _concat(leaves), title_csr,
+        _concat(sentences), _concat(leaves), title_words_of(titles, vocabulary, doc_of),
         np.concatenate(sections) if sections else np.zeros(0, np.int64),
         word_terms, term_vocab, sentence_places,
     )  # fmt: skip
     state = PublishState(vocabulary, used.astype(np.int64), word_terms, term_vocab, tf, lengths)
     return GlobalTerms(decompounder, bm25, bm25_vocab, terms, state)
+
+
+def title_words_of(titles: dict[str, list[str]], vocabulary: np.ndarray, doc_of: np.ndarray) -> Csr:
+    """Per passage, the distinct word ids of its document's title (``doc_of``: each
+    passage's document)."""
+    title_ids = {d: _distinct(np.searchsorted(vocabulary, np.asarray(ws, dtype=str)))[0]
+                 for d, ws in titles.items()}  # fmt: skip
+    lists = [title_ids[d] for d in doc_of.tolist()]
+    ptr = np.zeros(len(lists) + 1, np.int64)
+    np.cumsum([len(t) for t in lists], out=ptr[1:])
+    ids = np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, np.int64)
+    return Csr(ptr, ids)
 
 
 def _word_terms(all_words: list[str], decompounder: Decompounder) -> tuple[Csr, np.ndarray]:
