@@ -189,11 +189,19 @@ def worker_serve(work: Path, n: int) -> dict:
         t = time.perf_counter()
         answer_question(searcher, q)
         ask.append((time.perf_counter() - t) * 1000)
+    # The same searches again: a server that has run a while, its index's pages in the
+    # page cache as the questions before left them (the first pass reads them from disk).
+    warm = []
+    for q in questions:
+        t = time.perf_counter()
+        searcher.search(q, 10, "hybrid")
+        warm.append((time.perf_counter() - t) * 1000)
     return {
         **loading,
         "memory_after_start": after_start,
         "memory_after_queries": _rss_mb(),
         "search": _percentiles(search),
+        "search_warm": _percentiles(warm),
         "ask": _percentiles(ask),
         "recall": _recall(searcher, [source.queries[q] for q in questions]),
     }
@@ -366,9 +374,10 @@ def markdown(results: dict) -> str:
         "",
         "| passages | sentences | build, cold (s) | build from cache (s) | build peak RSS, "
         "cold / from cache (MB) | add 1 doc (s) | "
-        "disk (MB) | start (s) | RSS (MB) | search p50/p95 (ms) | ask p50/p95 (ms) | "
+        "disk (MB) | start (s) | RSS (MB) | search p50/p95 (ms), first | search p50/p95 (ms), "
+        "warm | ask p50/p95 (ms) | "
         "recall@10 passages: id / ε | recall@10 sentences: id / ε / texts |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
@@ -378,6 +387,7 @@ def markdown(results: dict) -> str:
             f"{cell(r, 'disk_mb')} | {cell(r, 'start_s')} | "
             f"{cell(r, 'memory_after_queries', 'rss_mb')} | "
             f"{cell(r, 'search', 'p50_ms')} / {cell(r, 'search', 'p95_ms')} | "
+            f"{cell(r, 'search_warm', 'p50_ms')} / {cell(r, 'search_warm', 'p95_ms')} | "
             f"{cell(r, 'ask', 'p50_ms')} / {cell(r, 'ask', 'p95_ms')} | "
             f"{_recall_cell(r, 'passages')} | {_recall_cell(r, 'sentences')} |"
         )
@@ -390,6 +400,11 @@ def markdown(results: dict) -> str:
         "one text in an order left to chance); *texts*, of the distinct sentence texts in the "
         "exact top 10, the share found. Runs before the IVF index recorded one figure: id "
         "recall counting scores within 1e-5 of the 10th as hits.",
+        "",
+        "Search *first*: each question's first search after the server started, its index's "
+        "pages read from disk as they are first needed; the asks follow. *Warm*: the same "
+        "searches once more after the asks, as a server that has been answering for a while "
+        "(rows before this column was added have none).",
     ]
     errors = [f"- N={r['n_target']}: {r['error']}" for r in rows if "error" in r]
     if errors:
@@ -427,7 +442,8 @@ TARGETS_1M = {
     "add 1 doc (s)": (("add_one_document_s",), 10.0, "max"),
     "start (s)": (("start_s",), 10.0, "max"),
     "RSS (MB)": (("memory_after_queries", "rss_mb"), 4096.0, "max"),
-    "search p95 (ms)": (("search", "p95_ms"), 50.0, "max"),
+    "search p95, first (ms)": (("search", "p95_ms"), 50.0, "max"),
+    "search p95, warm (ms)": (("search_warm", "p95_ms"), 50.0, "max"),
     "ask p95 (ms)": (("ask", "p95_ms"), 150.0, "max"),
 }
 

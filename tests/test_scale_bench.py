@@ -84,6 +84,7 @@ def test_benchmark_runs_end_to_end_on_a_small_corpus(source, tmp_path, monkeypat
     assert run["disk_mb"] > 0 and run["start_s"] > 0
     assert run["memory_after_queries"]["rss_mb"] > 50
     assert run["search"]["p95_ms"] >= run["search"]["p50_ms"] > 0
+    assert run["search_warm"]["n"] == run["search"]["n"]
     assert run["ask"]["n"] == run["search"]["n"] >= 1
     for part, measures in run["recall"].items():
         assert set(measures) == {"id", "epsilon", "texts"} - (
@@ -120,13 +121,14 @@ def test_a_million_passage_row_is_read_against_the_targets_not_extrapolated():
     growth = scale_bench.growth
     small = {"n_target": 100_000, "passages": 100_000, "start_s": 2.0, "search": {"p95_ms": 30.0}}
     big = {"n_target": 1_000_000, "passages": 1_070_000, "start_s": 5.4,
-           "search": {"p95_ms": 80.0}}  # fmt: skip
+           "search": {"p95_ms": 80.0}, "search_warm": {"p95_ms": 45.0}}  # fmt: skip
 
     lines = growth([small, big])
 
     assert any("measured" in line for line in lines)
     assert not any("estimate" in line for line in lines)
     assert "| start (s) | 5.4 | ≤ 10 (met) |" in lines
-    assert "| search p95 (ms) | 80.0 | ≤ 50 (missed) |" in lines
+    assert "| search p95, first (ms) | 80.0 | ≤ 50 (missed) |" in lines
+    assert "| search p95, warm (ms) | 45.0 | ≤ 50 (met) |" in lines
     # Below a million the two largest rows are still taken on to 1M, as an estimate.
     assert any("estimate" in line for line in growth([small, {**big, "n_target": 200_000}]))
