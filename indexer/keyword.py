@@ -289,13 +289,26 @@ class KeywordIndex:
         indptr = self._bm25.scores["indptr"]
         return self._bm25.scores["indices"][indptr[tid] : indptr[tid + 1]]
 
+    def _scores(self, query_terms: list[str]) -> np.ndarray:
+        """Every passage's BM25 score for these terms: bm25s' ``get_scores``, the same sums
+        in the same order, without its ``np.add.at`` (a term's passages are distinct, so a
+        plain indexed add is exact, and ten times faster over a common word's million)."""
+        stored = self._bm25.scores
+        data, indices, indptr = stored["data"], stored["indices"], stored["indptr"]
+        scores = np.zeros(stored["num_docs"], dtype=np.dtype(self._bm25.dtype))
+        for term in query_terms:
+            tid = self._bm25.vocab_dict[term]
+            a, b = int(indptr[tid]), int(indptr[tid + 1])
+            scores[indices[a:b]] += data[a:b]
+        return scores
+
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(row, score) pairs with a positive score, best first; ``mask`` limits the rows."""
         q = self.query_terms(query)
         n = self._bm25.scores["num_docs"]
         if not q or k <= 0:
             return []
-        scores = self._bm25.get_scores(q)
+        scores = self._scores(q)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         k = min(k, n)
