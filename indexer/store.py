@@ -56,8 +56,9 @@ from indexer.words import WordBoxes
 # sentence as memory-mapped .npy arrays; 5: passages, cleaned texts and sentence offsets as
 # memory-mapped columns (indexer/columns.py), not parsed at load; 6: segments (manifest
 # "segments", indexer/segments.py), documents masked per segment; 7: each segment's words
-# (indexer/word_tables.py), from which a publish merges the keyword statistics
-FORMAT_VERSION = 7
+# (indexer/word_tables.py), from which a publish merges the keyword statistics; 8: a
+# section's key words stored once per section, not once per passage
+FORMAT_VERSION = 8
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"  # a build being written: <builds>/.tmp-<id>, locked by .tmp-<id>.lock
 

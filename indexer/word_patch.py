@@ -31,7 +31,7 @@ import numpy as np
 
 from indexer.keyword import Decompounder, words
 from indexer.schema import Document
-from indexer.sentence_terms import Csr, SentenceTerms
+from indexer.sentence_terms import Csr, SentenceTerms, Shared
 from indexer.word_tables import (
     GlobalTerms,
     LiveWords,
@@ -214,9 +214,11 @@ def _patch_sentence_terms(
     new_map = (np.searchsorted(merged_vocab, fresh.vocabulary).astype(np.int32)
                if fresh is not None else None)  # fmt: skip
 
-    def lists(name: str, keep: np.ndarray) -> Csr:
-        kept = _gather(getattr(old, name), keep)[0]
-        add = getattr(fresh, name) if fresh is not None else Csr(np.zeros(1, np.int64), [])
+    def lists(name: str, keep: np.ndarray, old_lists: Csr | None = None,
+              add: Csr | None = None) -> Csr:  # fmt: skip
+        kept = _gather(getattr(old, name) if old_lists is None else old_lists, keep)[0]
+        if add is None:
+            add = getattr(fresh, name) if fresh is not None else Csr(np.zeros(1, np.int64), [])
         n_old, n_add = len(kept.ids), len(add.ids)
         ids = np.empty(n_old + n_add, np.int32)
         if same_ids:
@@ -251,6 +253,22 @@ def _patch_sentence_terms(
     np.cumsum(per_term, out=ptr[1:])
     first = np.zeros(len(sizes) + 1, np.int64)
     np.cumsum(sizes, out=first[1:])
+
+    def sections() -> Shared:
+        """A document is masked or kept whole, so a kept section keeps all its passages and
+        the kept sections stay in the order of their first passage; the new segment's
+        come after them, as its passages do."""
+        was = old.section_terms
+        kept_of = np.asarray(was.of, np.int64)[keep_rows]
+        kept = np.unique(kept_of)
+        of = [np.searchsorted(kept, kept_of)]
+        add = None
+        if fresh is not None:
+            add = fresh.section_terms.lists
+            of.append(np.asarray(fresh.section_terms.of, np.int64) + len(kept))
+        joined = lists("section_terms", kept, was.lists, add)
+        return Shared(np.concatenate(of).astype(np.int32), joined)
+
     return SentenceTerms(
         vocabulary=merged_vocab,
         first=first,
@@ -261,7 +279,7 @@ def _patch_sentence_terms(
         postings=Csr(ptr, post_sent),
         context_terms=lists("context_terms", keep_rows),
         passage_terms=lists("passage_terms", keep_rows),
-        section_terms=lists("section_terms", keep_rows),
+        section_terms=sections(),
     )
 
 

@@ -35,7 +35,7 @@ import numpy as np
 from indexer.keyword import BM25_B, BM25_K1, Decompounder, _stemmer, words
 from indexer.schema import Chunk, Document
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
-from indexer.sentence_terms import Csr, SentenceTerms, _transpose, mapped
+from indexer.sentence_terms import Csr, SentenceTerms, Shared, _transpose, mapped
 
 FOLDER = "words"
 EMPTY_TOKEN = "∅"  # bm25s needs a token in every passage (indexer.keyword.KeywordIndex)
@@ -559,6 +559,8 @@ def _sentence_terms(
     renumber[used] = np.arange(len(used))
     n_used = len(used)
     lists: dict[str, list[Csr]] = {"sentence": [], "context": [], "passage": [], "section": []}
+    section_of: list[np.ndarray] = []
+    n_sections = 0
     for a, b in blocks:
         s_owner, s_term, c_owner, c_term = block_terms(a, b)
         s_term, c_term = renumber[s_term], renumber[c_term]
@@ -570,12 +572,14 @@ def _sentence_terms(
             np.concatenate([s_term, c_term]), b - a, n_used,
         )  # fmt: skip
         lists["passage"].append(passage)
-        # A section's terms: every term of every passage of its section (all in the block).
-        _, local = _inverse(group[a:b])
+        # A section's terms: every term of every passage of its section (all in the block),
+        # its sections numbered by their first passage, after the blocks before.
+        local = _by_first(group[a:b])
         n_groups = int(local.max(initial=-1)) + 1
-        owners = np.repeat(local.astype(np.int64), np.diff(passage.ptr))
-        by_group = _sets(owners, passage.ids.astype(np.int64), n_groups, n_used)
-        lists["section"].append(_gather(by_group, local)[0])
+        owners = np.repeat(local, np.diff(passage.ptr))
+        lists["section"].append(_sets(owners, passage.ids.astype(np.int64), n_groups, n_used))
+        section_of.append((local + n_sections).astype(np.int32))
+        n_sections += n_groups
     # Each list joined with its blocks let go at once: never two copies of every list.
     joined = {name: _concat(lists.pop(name)) for name in list(lists)}
     vocabulary = term_vocab[used].tolist()
@@ -589,8 +593,23 @@ def _sentence_terms(
         postings=_transpose(joined["sentence"], n_used),
         context_terms=joined["context"],
         passage_terms=joined["passage"],
-        section_terms=joined["section"],
+        section_terms=Shared(
+            np.concatenate(section_of) if section_of else np.zeros(0, np.int32),
+            joined["section"],
+        ),
     )
+
+
+def _by_first(values: np.ndarray) -> np.ndarray:
+    """Each value's number among the distinct values, numbered in order of first use."""
+    _, inverse = _inverse(values)
+    if not len(inverse):
+        return inverse
+    first = np.full(int(inverse.max()) + 1, len(inverse), np.int64)
+    np.minimum.at(first, inverse, np.arange(len(inverse), dtype=np.int64))
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse]
 
 
 def _sub_expand(lists: Csr, a: int, b: int, table: Csr) -> tuple[np.ndarray, np.ndarray]:

@@ -85,6 +85,15 @@ def test_context_passage_and_section_words(fixture_index, table):
         assert table.section[row] == frozenset().union(*(table.passage[r] for r in same))
 
 
+def test_a_sections_words_are_stored_once_numbered_by_its_first_passage(real_index):
+    index = real_index.index
+    sections = index.terms.section_terms
+    keys = [(c.document_id, c.section) for c in index.chunks]
+    first_seen = list(dict.fromkeys(keys))
+    assert len(sections.lists) == len(first_seen) < len(keys)  # some sections span passages
+    assert [first_seen.index(k) for k in keys] == np.asarray(sections.of).tolist()
+
+
 def test_an_index_without_stored_arrays_gets_the_same_table(fixture_index, table):
     index = fixture_index.index
     in_memory = SentenceTable(

@@ -216,13 +216,8 @@ def _files(conn: Any, version: int, store: FolderStore) -> None:
             files[name] = raw
     vocabulary = sorted(store.decompounder.vocabulary) if store.decompounder else []
     files["keyword/compound_vocabulary.json"] = json.dumps(vocabulary, ensure_ascii=False).encode()
-    arrays = store.sentence_terms()
-    for name in ("vocabulary", "first", "starts", "ends", "vector_rows"):
-        files[f"{TERMS_FOLDER}/{name}.npy"] = _npy(getattr(arrays, name))
-    for name in ("sentence_terms", "postings", "context_terms", "passage_terms", "section_terms"):
-        csr = getattr(arrays, name)
-        files[f"{TERMS_FOLDER}/{name}.ptr.npy"] = _npy(csr.ptr)
-        files[f"{TERMS_FOLDER}/{name}.ids.npy"] = _npy(csr.ids)
+    for name, array in store.sentence_terms().arrays().items():
+        files[f"{TERMS_FOLDER}/{name}.npy"] = _npy(array)
     with conn.cursor().copy("COPY bz_files (version, name, data) FROM STDIN") as copy:
         for name, data in files.items():
             copy.write_row((version, name, data))

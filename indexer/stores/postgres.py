@@ -29,7 +29,7 @@ from indexer.keyword import Decompounder, terms
 from indexer.offsets import OffsetRuns
 from indexer.schema import Chunk, Document
 from indexer.sentence_terms import FOLDER as TERMS_FOLDER
-from indexer.sentence_terms import Csr, SentenceTerms
+from indexer.sentence_terms import SentenceTerms
 from indexer.store import FORMAT_VERSION, check_compatible, vector_specs
 from indexer.stores.base import IndexStore
 from indexer.stores.pg_schema import EMPTY, LAYOUT, OLD_LAYOUT, connect, redacted
@@ -363,15 +363,7 @@ class PostgresStore(IndexStore):
                 name[len(prefix) :].removesuffix(".npy"): np.load(io.BytesIO(data))
                 for name, data in found
             }
-            lists = {
-                n: Csr(arrays[f"{n}.ptr"], arrays[f"{n}.ids"])
-                for n in ("sentence_terms", "postings", "context_terms", "passage_terms")
-                + ("section_terms",)
-            }
-            self._terms = SentenceTerms(
-                arrays["vocabulary"], arrays["first"], arrays["starts"], arrays["ends"],
-                arrays["vector_rows"], **lists,
-            )  # fmt: skip
+            self._terms = SentenceTerms.from_arrays(arrays)
         return self._terms
 
     # -- documents
