@@ -117,6 +117,18 @@ def main(argv: list[str] | None = None) -> None:
             f"built index, efSearch {ef}: {ms:.1f} ms  "
             f"{measures(ids, q, vectors, top_s, top_i, tid)}"
         )
+    ivf = None if hnsw is not None else faiss.extract_index_ivf(index)
+    for nprobe in args.nprobe if ivf is not None else []:
+        ivf.nprobe = nprobe
+        for depth in args.refine:
+            t = time.perf_counter()
+            found = refined(index, q, vectors, depth)
+            ms = (time.perf_counter() - t) * 1000 / len(q)
+            print(
+                f"built index, nprobe {nprobe}, refine {depth}: {ms:.2f} ms  "
+                f"{measures(found, q, vectors, top_s, top_i, tid)}",
+                flush=True,
+            )
     del index
     from beleidszoeker.config import VectorIndexConfig
     from indexer import vectors as ann
