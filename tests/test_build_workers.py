@@ -1,0 +1,71 @@
+"""A build read in worker processes is the build read in one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.synthetic import STANDIN_SPEC, build_source, generate_corpus, register_standin
+from indexer.build import build_index
+from indexer.pool import grouped, ordered_map
+from indexer.reading import POOL_FROM
+from indexer.store import MANIFEST
+from tests.conftest import make_settings
+
+# What differs between two builds of the same corpus: when and as which build they ran.
+_OF_THE_RUN = {"created_at", "build_id", "checksum", "corpus_dir"}
+
+
+@pytest.fixture(scope="module")
+def synthetic(fixture_index, fixture_settings, tmp_path_factory):
+    """A corpus of more documents than a pool starts at, with stand-in vectors."""
+    source = build_source(fixture_settings.index_dir, fixture_settings.embedder, ["water"])
+    register_standin(source)
+    corpus = tmp_path_factory.mktemp("many") / "corpus"
+    n_docs = generate_corpus(corpus, source, 400, 400, 60, n_sections=1)
+    assert n_docs >= POOL_FROM + 8  # enough for several groups of documents per worker
+    return corpus
+
+
+def _build(corpus, root, cache, workers: int):
+    settings = make_settings(
+        corpus, root / "index", cache, chunk_size=400, chunk_overlap=60,
+        embedder=STANDIN_SPEC, index_workers=workers,
+    )  # fmt: skip
+    report = build_index(settings)
+    return report, report.index_path
+
+
+def test_two_workers_write_the_index_one_writes(synthetic, tmp_path):
+    cache = tmp_path / "cache"
+    one, path_one = _build(synthetic, tmp_path / "one", cache, 1)
+    two, path_two = _build(synthetic, tmp_path / "two", cache, 2)
+    assert one.n_chunks == two.n_chunks > 200
+    assert one.skipped == two.skipped == []
+    files = sorted(p.relative_to(path_one) for p in path_one.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(path_two) for p in path_two.rglob("*") if p.is_file())
+    for rel in files:  # arrays, columns, vector indexes, word tables: byte for byte
+        if rel.name != MANIFEST:
+            assert (path_one / rel).read_bytes() == (path_two / rel).read_bytes(), rel
+
+    def of_the_corpus(path):
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        for segment in manifest["segments"]:
+            segment.pop("id")
+        return {k: v for k, v in manifest.items() if k not in _OF_THE_RUN}
+
+    assert of_the_corpus(path_one) == of_the_corpus(path_two)
+
+
+def test_ordered_map_keeps_the_order_of_its_groups():
+    groups = list(grouped([[5, 1], [3], [2, 9], [0, 4]] * 20, 3))
+    expected = [x for group in groups for x in sorted(group)]
+    # ``sorted`` per group, in two worker processes (more groups than are queued at once).
+    assert list(ordered_map(sorted, groups, 2)) == expected
+    assert list(ordered_map(sorted, groups, 1)) == expected
+
+
+def test_grouped_keeps_every_item_once():
+    assert list(grouped(range(7), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert list(grouped([], 3)) == []
