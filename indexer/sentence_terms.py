@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.checksums import save_npy
 from indexer.keyword import Decompounder, terms
 from indexer.schema import Chunk, Document
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
@@ -56,8 +57,8 @@ class Csr:
         return cls(ptr, ids)
 
     def save(self, directory: Path, name: str) -> None:
-        np.save(directory / f"{name}.ptr.npy", self.ptr, allow_pickle=False)
-        np.save(directory / f"{name}.ids.npy", self.ids, allow_pickle=False)
+        save_npy(directory / f"{name}.ptr.npy", self.ptr)
+        save_npy(directory / f"{name}.ids.npy", self.ids)
 
     @classmethod
     def load(cls, directory: Path, name: str) -> Csr:
@@ -88,7 +89,7 @@ class SentenceTerms:
     def save(self, directory: Path) -> None:
         directory.mkdir()
         for name in ("vocabulary", "first", "starts", "ends", "vector_rows"):
-            np.save(directory / f"{name}.npy", getattr(self, name), allow_pickle=False)
+            save_npy(directory / f"{name}.npy", getattr(self, name))
         for name in _LISTS:
             getattr(self, name).save(directory, name)
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.checksums import save_npy
 from indexer.keyword import BM25_B, BM25_K1, Decompounder, _stemmer, words
 from indexer.schema import Chunk, Document
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
@@ -117,8 +118,8 @@ class WordTable:
     def save(self, directory: Path) -> None:
         directory.mkdir()
         for name in ("vocabulary", "document", "section"):
-            np.save(directory / f"{name}.npy", getattr(self, name), allow_pickle=False)
-        np.save(directory / "passage.counts.npy", self.passage_counts, allow_pickle=False)
+            save_npy(directory / f"{name}.npy", getattr(self, name))
+        save_npy(directory / "passage.counts.npy", self.passage_counts)
         for name in _LISTS:
             getattr(self, name).save(directory, name)
 
@@ -170,7 +171,7 @@ class PublishState:
 
     def save(self, directory: Path) -> None:
         for name in ("words", "word_counts", "term_vocab", "tf", "lengths"):
-            np.save(directory / f"{STATE}{name}.npy", getattr(self, name), allow_pickle=False)
+            save_npy(directory / f"{STATE}{name}.npy", getattr(self, name))
         self.word_terms.save(directory, f"{STATE}word_terms")
 
     @classmethod

@@ -1,16 +1,20 @@
-"""A build read in worker processes is the build read in one."""
+"""A build read in worker processes is the build read in one; checksums taken as written."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 
+import numpy as np
 import pytest
 
 from benchmarks.synthetic import STANDIN_SPEC, build_source, generate_corpus, register_standin
+from indexer import checksums
 from indexer.build import build_index
 from indexer.pool import grouped, ordered_map
 from indexer.reading import POOL_FROM
-from indexer.store import MANIFEST
+from indexer.store import MANIFEST, mapped_array, verify_build
 from tests.conftest import make_settings
 
 # What differs between two builds of the same corpus: when and as which build they ran.
@@ -69,3 +73,56 @@ def test_ordered_map_keeps_the_order_of_its_groups():
 def test_grouped_keeps_every_item_once():
     assert list(grouped(range(7), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
     assert list(grouped([], 3)) == []
+
+
+def test_checksums_taken_while_writing_are_those_of_the_files(synthetic, tmp_path, monkeypatch):
+    read_back = []
+    file_digest = hashlib.file_digest
+
+    def spy(f, name):
+        read_back.append(f.name)
+        return file_digest(f, name)
+
+    monkeypatch.setattr(hashlib, "file_digest", spy)
+    _, path = _build(synthetic, tmp_path, tmp_path / "cache", 1)
+    monkeypatch.undo()
+    manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    for rel, expected in manifest["files"].items():
+        assert hashlib.sha256((path / rel).read_bytes()).hexdigest() == expected["sha256"], rel
+    assert verify_build(path, full=True) == []
+    # The vectors, vector indexes and arrays were hashed as they were written, not read back
+    # (bm25s writes its own files, and small JSON and .npz files are still read).
+    for rel in manifest["files"]:
+        if rel.endswith((".npy", ".faiss", ".bin")) and not rel.startswith("keyword/"):
+            assert not [p for p in read_back if p.endswith(f"/{rel}")], rel
+
+
+def test_a_file_changed_after_it_was_written_is_hashed_again(tmp_path):
+    path = tmp_path / "a.npy"
+    checksums.save_npy(path, np.arange(10, dtype=np.int64))
+    assert checksums.remembered(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    time.sleep(0.05)  # a later modification time, whatever the clock's granularity
+    np.save(path, np.arange(10, 20, dtype=np.int64))  # same size, other bytes
+    assert checksums.remembered(path) is None
+
+
+def test_row_digest_follows_rows_written_in_order(tmp_path):
+    rows = np.random.default_rng(0).standard_normal((50, 8)).astype(np.float32)
+    out = mapped_array(tmp_path, "v.npy", rows.shape)
+    digest = checksums.RowDigest.of(out)
+    for a in range(0, 50, 16):
+        out[a : a + 16] = rows[a : a + 16]
+        digest.written(a, min(a + 16, 50))
+    digest.finish()
+    assert (
+        checksums.remembered(tmp_path / "v.npy")
+        == hashlib.sha256((tmp_path / "v.npy").read_bytes()).hexdigest()
+    )
+
+    shuffled = mapped_array(tmp_path, "w.npy", rows.shape)
+    digest = checksums.RowDigest.of(shuffled)
+    for a in (16, 0, 32, 48):  # out of order: no digest, the file is read when listed
+        shuffled[a : a + 16] = rows[a : a + 16]
+        digest.written(a, min(a + 16, 50))
+    digest.finish()
+    assert checksums.remembered(tmp_path / "w.npy") is None
