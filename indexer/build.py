@@ -24,6 +24,7 @@ from indexer.file_hashes import NAME as HASHES_FILE
 from indexer.file_hashes import FileHashes
 from indexer.keyword import STEMMER, KeywordIndex
 from indexer.pages import give_back_freed
+from indexer.pool import worker_count
 from indexer.reading import LocalRunner, ReadTask, Runner, document_record
 from indexer.schema import Chunk, Document
 from indexer.segments import Layout, Segment, SegmentChunks
@@ -296,8 +297,9 @@ def _build_index(
     # The texts written now are tokenised once, here; every later publish merges these
     # tables instead of reading the texts again (indexer/word_tables.py).
     word_table = WordTable.build(
-        chunks, new_ids if kept is not None else list(documents), rows, spans
-    )
+        chunks, new_ids if kept is not None else list(documents), rows, spans,
+        worker_count(settings.index_workers),
+    )  # fmt: skip
     live_words = [LiveWords(word_table, np.arange(len(chunks)), np.arange(len(rows)),
                             new_ids if kept is not None else list(documents))]  # fmt: skip
     plan = None
