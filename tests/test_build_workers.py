@@ -126,3 +126,19 @@ def test_row_digest_follows_rows_written_in_order(tmp_path):
         digest.written(a, min(a + 16, 50))
     digest.finish()
     assert checksums.remembered(tmp_path / "w.npy") is None
+
+
+def test_sentences_split_in_worker_processes_are_those_of_each_passage(fixture_index, monkeypatch):
+    from indexer import build
+    from indexer.sentences import split_sentences
+
+    chunks = list(fixture_index.index.chunks)
+    expected = [(r, s.start, s.end) for r, c in enumerate(chunks) for s in split_sentences(c.text)]
+    monkeypatch.setattr(build, "_SPLIT_BLOCK", 3)
+    assert len(chunks) > 2 * 3
+    for workers in (1, 2):
+        rows, spans, texts = build._sentences(chunks, workers)
+        assert rows.dtype == spans.dtype == np.int32
+        got = [(int(r), int(s), int(e)) for r, (s, e) in zip(rows, spans, strict=True)]
+        assert got == expected
+        assert texts[len(texts) - 1] == chunks[rows[-1]].text[spans[-1][0] : spans[-1][1]]
