@@ -153,6 +153,10 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(512, ge=1, le=4096)
     embed_batch_chars: int = Field(48_000, ge=1_000, le=1_000_000)
 
+    # Processes that read, clean and chunk documents in a build of many documents (and
+    # split and tokenise its passages); unset (0): one per core. 1: all in this process.
+    index_workers: int = Field(0, ge=0, le=64)
+
     chunk_size: int = Field(1500, ge=100, le=8000, description="characters per chunk")
     chunk_overlap: int = Field(200, ge=0, le=4000)
 

@@ -54,6 +54,13 @@ def _rss_kb() -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]), int(fields["RssAnon"].split()[0])
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process's threads and of its finished children (the build's
+    worker processes, counted when the pool that ran them is shut down)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def _stage(frame) -> str:
     while frame is not None:
         code = frame.f_code
@@ -69,6 +76,7 @@ def profile_build(n: int, work: Path) -> dict:
     from benchmarks.scale_bench import _remove_index, _settings, _source_path
     from benchmarks.synthetic import load_source, register_standin
     from indexer.build import build_index
+    from indexer.pool import worker_count
 
     register_standin(load_source(_source_path(work)))
     settings = _settings(work, n)
@@ -81,13 +89,13 @@ def profile_build(n: int, work: Path) -> dict:
     cpu: dict[str, float] = {}
 
     def sample() -> None:
-        last, last_cpu = time.perf_counter(), time.process_time()
+        last, last_cpu = time.perf_counter(), _cpu_seconds()
         while not done.wait(INTERVAL):
-            now, now_cpu = time.perf_counter(), time.process_time()
+            now, now_cpu = time.perf_counter(), _cpu_seconds()
             stage = _stage(sys._current_frames().get(main))
             seconds[stage] = seconds.get(stage, 0.0) + now - last
-            # CPU seconds of every thread: what the stage costs whatever else the machine
-            # runs (wall time on a shared two-core machine moves by a factor of two).
+            # CPU seconds of every thread and worker: what the stage costs whatever else the
+            # machine runs (wall time on a shared two-core machine moves by a factor of two).
             cpu[stage] = cpu.get(stage, 0.0) + now_cpu - last_cpu
             last_cpu = now_cpu
             rss, anon = _rss_kb()
@@ -97,12 +105,12 @@ def profile_build(n: int, work: Path) -> dict:
 
     start_kb = _rss_kb()[0]
     sampler = threading.Thread(target=sample, daemon=True)
-    t, t_cpu = time.perf_counter(), time.process_time()
+    t, t_cpu = time.perf_counter(), _cpu_seconds()
     sampler.start()
     report = build_index(settings)
     done.set()
     sampler.join()
-    total, total_cpu = time.perf_counter() - t, time.process_time() - t_cpu
+    total, total_cpu = time.perf_counter() - t, _cpu_seconds() - t_cpu
     stages = [
         {
             "stage": s,
@@ -119,6 +127,7 @@ def profile_build(n: int, work: Path) -> dict:
         "seconds": round(total, 2),
         "cpu_s": round(total_cpu, 2),
         "load": round(os.getloadavg()[0], 1),
+        "workers": worker_count(settings.index_workers),
         "start_mb": round(start_kb / 1024, 1),
         "peak_mb": round(max((p[0] for p in peak.values()), default=0) / 1024, 1),
         "peak_anon_mb": round(max((p[1] for p in peak.values()), default=0) / 1024, 1),

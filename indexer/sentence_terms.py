@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.checksums import save_npy
 from indexer.keyword import Decompounder, terms
 from indexer.schema import Chunk, Document
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
@@ -62,8 +63,7 @@ class Csr:
         return {f"{name}.ptr": self.ptr, f"{name}.ids": self.ids}
 
     def save(self, directory: Path, name: str) -> None:
-        for file, array in self.arrays(name).items():
-            np.save(directory / f"{file}.npy", array, allow_pickle=False)
+        _save(directory, self.arrays(name))
 
     @classmethod
     def load(cls, directory: Path, name: str) -> Csr:
@@ -90,8 +90,7 @@ class Shared:
         return {f"{name}.of": self.of, **self.lists.arrays(name)}
 
     def save(self, directory: Path, name: str) -> None:
-        for file, array in self.arrays(name).items():
-            np.save(directory / f"{file}.npy", array, allow_pickle=False)
+        _save(directory, self.arrays(name))
 
     @classmethod
     def load(cls, directory: Path, name: str) -> Shared:
@@ -100,6 +99,11 @@ class Shared:
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], name: str) -> Shared:
         return cls(arrays[f"{name}.of"], Csr(arrays[f"{name}.ptr"], arrays[f"{name}.ids"]))
+
+
+def _save(directory: Path, arrays: dict[str, np.ndarray]) -> None:
+    for name, array in arrays.items():
+        save_npy(directory / f"{name}.npy", array)
 
 
 def mapped(path: Path) -> np.ndarray:
@@ -132,8 +136,7 @@ class SentenceTerms:
 
     def save(self, directory: Path) -> None:
         directory.mkdir()
-        for name, array in self.arrays().items():
-            np.save(directory / f"{name}.npy", array, allow_pickle=False)
+        _save(directory, self.arrays())
 
     @classmethod
     def load(cls, directory: Path) -> SentenceTerms:

@@ -7,7 +7,10 @@ of a long passage is found even when the passage as a whole is about something b
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 # A sentence ends at . ! ? (a closing quote or bracket after it stays with it) before
 # white space and a capital, digit or opening quote; a blank line or a line break before
@@ -51,3 +54,14 @@ def _add(out: list[Sentence], text: str, start: int, end: int) -> None:
     piece = piece.strip()
     if len(piece) >= MIN_CHARS:
         out.append(Sentence(piece, start + lead, start + lead + len(piece)))
+
+
+def sentence_places(block: list[Sequence[str]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For one block of passage texts (``block[0]``; in a worker process, or here): how
+    many sentences each has, and every sentence's (start, end), as int32 arrays."""
+    counts, spans = [], []
+    for text in block[0]:
+        found = split_sentences(text)
+        counts.append(len(found))
+        spans.extend(x for s in found for x in (s.start, s.end))
+    return [(np.asarray(counts, np.int32), np.asarray(spans, np.int32).reshape(-1, 2))]

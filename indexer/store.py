@@ -28,6 +28,7 @@ import numpy as np
 from pydantic import TypeAdapter
 
 from beleidszoeker.errors import IndexDamagedError, IndexMismatchError, IndexMissingError
+from indexer import checksums
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
 from indexer.columns import CHUNKS, TEXTS, ChunkTable, TextStore
@@ -239,7 +240,7 @@ def write_index(
             "segments": segments,
         }
         manifest["files"] = {
-            rel: carried[rel] if rel in carried else _file_sum(tmp / rel)
+            rel: carried[rel] if rel in carried else _file_sum(tmp / rel, written=True)
             for rel in _build_files(tmp)
         }
         # The manifest goes last: a build directory without one is incomplete by definition.
@@ -299,8 +300,6 @@ def _write_segment(
     words: Mapping[str, WordBoxes] | None,
 ) -> dict[str, Any]:
     """Write one segment's files into ``folder``; its manifest entry."""
-    import faiss
-
     folder.mkdir(parents=True, exist_ok=True)
     (folder / TEXTS).mkdir()
     ids = part.document_ids
@@ -315,7 +314,7 @@ def _write_segment(
     # and an index that stores them compressed (SQ8) or not at all still has them exact.
     _save_array(folder / "vectors.npy", part.vectors, np.float32)
     index = ann.build(part.vectors, part.specs["passages"])
-    faiss.write_index(index, str(folder / "dense.faiss"))
+    checksums.write_faiss(index, folder / "dense.faiss")
     if part.word_table is not None:
         part.word_table.save(folder / WORDS_FOLDER)
     n_sentences = 0
@@ -326,7 +325,7 @@ def _write_segment(
         _save_array(folder / "sentence_spans.npy", np.reshape(sent.spans, (-1, 2)), np.int32)
         _save_array(folder / "sentence_vectors.npy", sent.vectors, np.float32)
         s_index = ann.build(sent.vectors, part.specs["sentences"])
-        faiss.write_index(s_index, str(folder / "sentences.faiss"))
+        checksums.write_faiss(s_index, folder / "sentences.faiss")
     return {
         "id": segment_id,
         "path": rel,
@@ -369,9 +368,14 @@ def _build_files(build: Path) -> list[str]:
     )
 
 
-def _file_sum(path: Path) -> dict[str, Any]:
-    with path.open("rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
+def _file_sum(path: Path, written: bool = False) -> dict[str, Any]:
+    """Size and SHA-256 of ``path``; with ``written``, the digest taken while this build
+    wrote the file when there is one (indexer/checksums.py), else the file read whole."""
+    digest = checksums.remembered(path) if written else None
+    if digest is None:
+        with path.open("rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+    checksums.forget(path)  # in the manifest from now on
     size = path.stat().st_size
     out: dict[str, Any] = {"size": size, "sha256": digest}
     if size > SAMPLED_ABOVE:
@@ -680,7 +684,7 @@ def _save_array(path: Path, array: np.ndarray, dtype: type) -> None:
                 return
             except OSError:  # another file system: copied below
                 pass
-    np.save(path, np.ascontiguousarray(array, dtype=dtype), allow_pickle=False)
+    checksums.save_npy(path, np.ascontiguousarray(array, dtype=dtype))
 
 
 def _whole_npy(array: np.memmap) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from beleidszoeker.errors import VectorCacheError
+from indexer.checksums import RowDigest
 from indexer.embedders import Embedder
 from indexer.pages import release
 
@@ -160,6 +161,7 @@ def embed_with_cache(
     if out is None:
         out = np.zeros((len(texts), dim), dtype=np.float32)
     n_new = 0
+    digest = RowDigest.of(out)  # the file's checksum, taken as each round is written
     for start in range(0, len(texts), LOOKUP_ROUND):
         part = texts[start : start + LOOKUP_ROUND]
         hashes = [text_hash(t) for t in part]
@@ -175,8 +177,12 @@ def embed_with_cache(
                 on_progress(len(fresh))
         if hashes:
             out[start : start + len(part)] = np.stack([known[h] for h in hashes])
+            if digest is not None:
+                digest.written(start, start + len(part))
             release(out)  # written: in the page cache, no longer this process's memory
         n_new += len(todo)
+    if digest is not None:
+        digest.finish()
     return out, n_new
 
 

@@ -26,13 +26,16 @@ In a segment's ``words/`` folder::
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from indexer.checksums import save_npy
 from indexer.keyword import BM25_B, BM25_K1, Decompounder, _stemmer, words
+from indexer.pool import ordered_map
 from indexer.schema import Chunk, Document
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
 from indexer.sentence_terms import Csr, SentenceTerms, Shared, _transpose, mapped
@@ -63,40 +66,37 @@ class WordTable:
         document_ids: Sequence[str],
         sentence_rows: np.ndarray,
         sentence_spans: np.ndarray,
+        workers: int = 1,
     ) -> WordTable:
         """Tokenise the segment's texts, once: the passages as the keyword index reads them
-        (``embed_text``), each stored sentence as the answers read it."""
+        (``embed_text``), each stored sentence as the answers read it.
+
+        With ``workers`` above 1 the blocks are tokenised in that many processes (the
+        tokeniser is Python per word); the table is the same either way.
+        """
         word_id: dict[str, int] = {}
 
-        def ids(found: list[str]) -> list[int]:
-            return [word_id.setdefault(w, len(word_id)) for w in found]
-
-        def sets(lists: list[list[int]], counts: bool = False) -> tuple:
+        def sets(block: _Tokens, counts: bool = False) -> tuple:
             """One block's lists, each owner's words once (ids as first met)."""
-            owners = np.repeat(np.arange(len(lists), dtype=np.int64), [len(x) for x in lists])
-            found = np.fromiter((w for x in lists for w in x), np.int64, len(owners))
-            return _sets(owners, found, len(lists), len(word_id), counts)
+            vocabulary, local, lengths = block
+            # The block's words in the order it met them: the ids a one-pass build gives.
+            ids = np.fromiter((word_id.setdefault(w, len(word_id)) for w in vocabulary),
+                              np.int64, len(vocabulary))  # fmt: skip
+            owners = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+            return _sets(owners, ids[local], len(lengths), len(word_id), counts)
 
-        # A block of texts at a time, each block's lists made into arrays at once: lists of
-        # Python ints for every word of a million passages took gigabytes.
-        passage_parts, leaf_parts = [], []
-        for a in range(0, len(chunks), _BUILD_BLOCK):
-            block = [chunks[i] for i in range(a, min(a + _BUILD_BLOCK, len(chunks)))]
-            passage_parts.append(sets([ids(words(c.embed_text())) for c in block], True))
-            leaf_parts.append(
-                sets([ids(words(c.section.split(SECTION_SEPARATOR)[-1])) for c in block])
-            )
         rows = np.asarray(sentence_rows, np.int64)
         spans = np.asarray(sentence_spans, np.int64).reshape(-1, 2)
-        sentence_parts = []
-        for a in range(0, len(rows), 10 * _BUILD_BLOCK):
-            b = a + 10 * _BUILD_BLOCK
-            sentence_parts.append(
-                sets([
-                    ids(words(chunks[int(r)].text[int(s) : int(e)]))
-                    for r, (s, e) in zip(rows[a:b].tolist(), spans[a:b].tolist(), strict=True)
-                ])
-            )  # fmt: skip
+        # A block of texts at a time, each block's lists made into arrays at once: lists of
+        # Python ints for every word of a million passages took gigabytes.
+        passage_parts, leaf_parts, sentence_parts = [], [], []
+        workers = workers if len(chunks) > _BUILD_BLOCK else 1  # one block: no pool to start
+        for kind, block in ordered_map(_tokenise, _text_blocks(chunks, rows, spans), workers):
+            if kind == "passages":
+                passage_parts.append(sets(block[0], True))
+                leaf_parts.append(sets(block[1]))
+            else:
+                sentence_parts.append(sets(block[0]))
         doc_index = {d: i for i, d in enumerate(document_ids)}
         section_index: dict[tuple[str, str], int] = {}
         document = np.fromiter((doc_index[c.document_id] for c in chunks), np.int32, len(chunks))
@@ -117,8 +117,8 @@ class WordTable:
     def save(self, directory: Path) -> None:
         directory.mkdir()
         for name in ("vocabulary", "document", "section"):
-            np.save(directory / f"{name}.npy", getattr(self, name), allow_pickle=False)
-        np.save(directory / "passage.counts.npy", self.passage_counts, allow_pickle=False)
+            save_npy(directory / f"{name}.npy", getattr(self, name))
+        save_npy(directory / "passage.counts.npy", self.passage_counts)
         for name in _LISTS:
             getattr(self, name).save(directory, name)
 
@@ -170,7 +170,7 @@ class PublishState:
 
     def save(self, directory: Path) -> None:
         for name in ("words", "word_counts", "term_vocab", "tf", "lengths"):
-            np.save(directory / f"{STATE}{name}.npy", getattr(self, name), allow_pickle=False)
+            save_npy(directory / f"{STATE}{name}.npy", getattr(self, name))
         self.word_terms.save(directory, f"{STATE}word_terms")
 
     @classmethod
@@ -255,6 +255,48 @@ def _inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inverse = np.empty(len(values), np.int64)
     inverse[order] = np.cumsum(new) - 1
     return ordered[new], inverse
+
+
+# A block's words: its vocabulary in the order met, each word as an id into it, and how
+# many words each text has.
+_Tokens = tuple[list[str], np.ndarray, np.ndarray]
+
+
+def _text_blocks(chunks: Sequence[Chunk], rows: np.ndarray, spans: np.ndarray) -> Iterator[list]:
+    """The texts to tokenise, a block at a time: the passages' (as the keyword index reads
+    them, and their sections' last parts), then the sentences' (each passage's text with
+    its sentences' places, sliced where they are tokenised)."""
+    for a in range(0, len(chunks), _BUILD_BLOCK):
+        block = [chunks[i] for i in range(a, min(a + _BUILD_BLOCK, len(chunks)))]
+        embed = [c.embed_text() for c in block]
+        yield [("passages", embed, [c.section.split(SECTION_SEPARATOR)[-1] for c in block])]
+    for a in range(0, len(rows), 10 * _BUILD_BLOCK):
+        part = rows[a : a + 10 * _BUILD_BLOCK]
+        first = int(part[0])
+        texts = [chunks[r].text for r in range(first, int(part[-1]) + 1)]
+        yield [("sentences", texts, part - first, spans[a : a + 10 * _BUILD_BLOCK])]
+
+
+def _tokenise(block: list) -> list[tuple[str, list[_Tokens]]]:
+    """The words of one block's texts (run in a worker process, or here)."""
+    kind, *texts = block[0]
+    if kind == "sentences":
+        passages, owners, places = texts
+        found = [passages[r][s:e] for r, (s, e) in zip(owners.tolist(), places.tolist(),
+                                                     strict=True)]  # fmt: skip
+        return [(kind, [_tokens(found)])]
+    return [(kind, [_tokens(t) for t in texts])]
+
+
+def _tokens(texts: Sequence[str]) -> _Tokens:
+    local: dict[str, int] = {}
+    lengths = np.zeros(len(texts), np.int64)
+    ids = array("q")
+    for i, text in enumerate(texts):
+        found = words(text)
+        lengths[i] = len(found)
+        ids.extend([local.setdefault(w, len(local)) for w in found])
+    return list(local), np.frombuffer(ids, np.int64) if ids else np.zeros(0, np.int64), lengths
 
 
 def _sets(owners: np.ndarray, values: np.ndarray, n_owners: int, n_values: int,

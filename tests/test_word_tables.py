@@ -168,3 +168,22 @@ def test_word_tables_round_trip_through_files(tmp_path, fixture_chunks):
     for name in ("passage", "sentence", "leaf"):
         assert np.array_equal(getattr(loaded, name).ids, getattr(table, name).ids)
         assert np.array_equal(getattr(loaded, name).ptr, getattr(table, name).ptr)
+
+
+def test_a_table_tokenised_in_worker_processes_is_the_same(fixture_chunks, monkeypatch):
+    """A whole build tokenises its blocks in a process per core: the same table, array for
+    array, as one process tokenising the texts in one block."""
+    from indexer import word_tables
+
+    chunks, _ = fixture_chunks
+    doc_ids = list(dict.fromkeys(c.document_id for c in chunks))
+    rows, spans, _ = _sentences(chunks)
+    one = WordTable.build(chunks, doc_ids, rows, spans)
+    monkeypatch.setattr(word_tables, "_BUILD_BLOCK", 2)
+    assert len(chunks) > 2 * 2 and len(rows) > 10 * 2  # several blocks of both kinds
+    two = WordTable.build(chunks, doc_ids, rows, spans, workers=2)
+    for name in ("vocabulary", "passage_counts", "document", "section"):
+        assert np.array_equal(getattr(one, name), getattr(two, name)), name
+    for name in ("passage", "sentence", "leaf"):
+        a, b = getattr(one, name), getattr(two, name)
+        assert np.array_equal(a.ptr, b.ptr) and np.array_equal(a.ids, b.ids), name
