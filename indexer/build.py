@@ -136,7 +136,7 @@ def _build_index(
     hashes = FileHashes(settings.cache_dir / HASHES_FILE, trust=not force)
     files = corpus.discover(settings.corpus_dir, hashes)
     hashes.save()
-    manifest_meta = corpus.read_manifest(settings.corpus_dir)
+    manifest_meta = corpus.read_manifest(settings.corpus_dir, settings.cache_dir)
     fingerprint = corpus.corpus_fingerprint(files, manifest_meta)
     chunking = {
         "size": settings.chunk_size,
