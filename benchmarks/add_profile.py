@@ -27,8 +27,11 @@ from benchmarks.scale_bench import WORK, _settings, _source_path
 # (stage, the functions whose cumulative time it is): file and function name as pstats keys.
 STAGES = [
     ("corpus scan and hashing", [("corpus.py", "discover")]),
+    ("corpus manifest read", [("corpus.py", "read_manifest")]),
     ("corpus fingerprint", [("corpus.py", "corpus_fingerprint")]),
     ("loading and verifying the previous build", [("build.py", "_previous")]),
+    ("  checksums verified", [("store.py", "verify_build")]),
+    ("  FAISS indexes read", [("swigfaiss.py", "read_index")]),
     ("reading the new document", [("reading.py", "read_documents")]),
     ("embedding look-ups (vector cache)", [("vector_cache.py", "embed_with_cache")]),
     ("word table of the new segment", [("word_tables.py", "build")]),
