@@ -247,7 +247,10 @@ def write_index(
         final = root / build_id
         tmp.rename(final)
     _point_link(index_dir, final)
-    _prune(root, keep={final.name, *_live_target_names(index_dir)})
+    # The build a publish kept segments of was checked when it was loaded for it, seconds
+    # ago (its linked files by size, and they are the new build's too): not read again.
+    checked = plan.source.name if plan is not None else None
+    _prune(root, keep={final.name, *_live_target_names(index_dir)}, checked=checked)
     return final
 
 
@@ -495,12 +498,13 @@ def _live_target_names(index_dir: Path) -> set[str]:
     return {index_dir.resolve().name} if index_dir.exists() else set()
 
 
-def _prune(root: Path, keep: set[str], keep_previous: int = 1) -> None:
+def _prune(root: Path, keep: set[str], keep_previous: int = 1, checked: str | None = None) -> None:
     """Remove old builds, keeping the newest good previous one, for requests still reading
     it and for a server to fall back to should the new build be damaged later.
 
     A ``.tmp-*`` folder still locked is another build being written: never touched. One
     whose writer died (killed mid-build) holds no lock and is removed. So are damaged builds.
+    ``checked`` names a build this run has just verified: it counts as good unread.
     """
     remove_abandoned(root)
     builds = sorted(
@@ -512,7 +516,7 @@ def _prune(root: Path, keep: set[str], keep_previous: int = 1) -> None:
     for p in builds:
         if p.name in keep:
             continue
-        if kept < keep_previous and not verify_build(p):
+        if kept < keep_previous and (p.name == checked or not verify_build(p)):
             kept += 1
             continue
         shutil.rmtree(p, ignore_errors=True)
