@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import shutil
 import time
@@ -27,8 +28,11 @@ from benchmarks.scale_bench import WORK, _settings, _source_path
 # (stage, the functions whose cumulative time it is): file and function name as pstats keys.
 STAGES = [
     ("corpus scan and hashing", [("corpus.py", "discover")]),
+    ("corpus manifest read", [("corpus.py", "read_manifest")]),
     ("corpus fingerprint", [("corpus.py", "corpus_fingerprint")]),
     ("loading and verifying the previous build", [("build.py", "_previous")]),
+    ("  checksums verified", [("store.py", "verify_build")]),
+    ("  FAISS indexes read", [("swigfaiss.py", "read_index")]),
     ("reading the new document", [("reading.py", "read_documents")]),
     ("embedding look-ups (vector cache)", [("vector_cache.py", "embed_with_cache")]),
     ("word table of the new segment", [("word_tables.py", "build")]),
@@ -86,11 +90,11 @@ def main(argv: list[str] | None = None) -> None:
     path = extra_document(settings.corpus_dir, source)
     profiler = cProfile.Profile()
     try:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         profiler.enable()
         report = build_index(settings)
         profiler.disable()
-        total = time.perf_counter() - t
+        total, cpu = time.perf_counter() - t, time.process_time() - cpu
         t = time.perf_counter()
         load_index(settings.index_dir, settings.embedder)
         load_s = time.perf_counter() - t
@@ -98,7 +102,10 @@ def main(argv: list[str] | None = None) -> None:
         path.unlink()
         shutil.rmtree(path.parent, ignore_errors=True)
     stats = pstats.Stats(profiler)
-    print(f"add one document at {report.n_chunks:,} passages: {total:.2f} s under cProfile")
+    print(
+        f"add one document at {report.n_chunks:,} passages: {total:.2f} s under cProfile "
+        f"({cpu:.2f} s of CPU; load average {os.getloadavg()[0]:.1f})"
+    )
     print(f"(report.seconds {report.seconds:.2f}, added {report.added})")
     for stage, keys in STAGES:
         print(f"{stage:<45} {_cumulative(stats, keys):7.2f} s")

@@ -36,11 +36,13 @@ from indexer.store import (
     SegmentPlan,
     SentenceVectors,
     builds_dir,
+    linked_only_files,
     load_index,
     mapped_array,
     read_manifest,
     remove_abandoned,
     scratch,
+    verify_build,
     write_index,
 )
 from indexer.vector_cache import VectorCache, embed_with_cache
@@ -104,7 +106,22 @@ def build_index(
 ) -> BuildReport:
     """Index ``settings.corpus_dir`` into ``settings.index_dir`` (see ``_build_index``)."""
     with scratch(settings.index_dir) as work:
-        return _build_index(settings, work, progress, force, runner, optimize)
+        try:
+            return _build_index(settings, work, progress, force, runner, optimize)
+        except _Untrusted as damaged:
+            problems = damaged.problems
+    # A file of the previous build the run needed whole was damaged: as when its load
+    # finds damage, nothing of it is reused (this is rare: the load checks the rest).
+    with scratch(settings.index_dir) as work:
+        return _build_index(settings, work, progress, force, runner, optimize, problems)
+
+
+class _Untrusted(Exception):
+    """The previous build's files its load left unread are damaged (``_unchecked_problems``)."""
+
+    def __init__(self, problems: str) -> None:
+        super().__init__(problems)
+        self.problems = problems
 
 
 def _build_index(
@@ -114,6 +131,7 @@ def _build_index(
     force: bool = False,
     runner: Runner | None = None,
     optimize: bool = False,
+    damaged: str | None = None,
 ) -> BuildReport:
     """Index ``settings.corpus_dir`` into ``settings.index_dir``.
 
@@ -136,7 +154,7 @@ def _build_index(
     hashes = FileHashes(settings.cache_dir / HASHES_FILE, trust=not force)
     files = corpus.discover(settings.corpus_dir, hashes)
     hashes.save()
-    manifest_meta = corpus.read_manifest(settings.corpus_dir)
+    manifest_meta = corpus.read_manifest(settings.corpus_dir, settings.cache_dir)
     fingerprint = corpus.corpus_fingerprint(files, manifest_meta)
     chunking = {
         "size": settings.chunk_size,
@@ -146,7 +164,9 @@ def _build_index(
 
     ocr = _ocr(settings, progress)
     reading = {"pdf": PDF_READER, "ocr": _ocr_state(ocr)}
-    previous = _previous(settings, chunking, reading, report)
+    previous = _previous(settings, chunking, reading, report) if damaged is None else None
+    report.repaired = damaged or report.repaired
+    problems = None
     if (
         previous is not None
         and not force
@@ -155,6 +175,8 @@ def _build_index(
         # Other ANN settings rebuild the vector indexes (from the cache: no embedding).
         and previous.manifest.get("ann") == settings.ann.model_dump()
         and not (optimize and _segmented(previous))
+        # Called current, it is checked as a server checks it (and rebuilt if damaged).
+        and (problems := _unchecked_problems(previous)) is None
     ):
         report.up_to_date = True
         report.index_path = previous.path
@@ -164,6 +186,9 @@ def _build_index(
         report.n_segments = len(previous.segments)
         report.seconds = time.perf_counter() - t0
         return report
+
+    if previous is not None and problems:
+        report.repaired, previous = problems, None
 
     if not files:
         raise EmptyCorpusError(settings.corpus_dir)
@@ -246,6 +271,8 @@ def _build_index(
         )
 
     kept = _kept_segments(settings, previous, documents, page_starts_of, force or optimize)
+    if kept is None and previous is not None and (problems := _unchecked_problems(previous)):
+        raise _Untrusted(problems)  # a whole build reads the texts the load left unread
     report.merged = kept is None and _segmented(previous)
     if kept is not None:  # only the documents read anew are embedded, into a new segment
         new_ids = [d for d in documents if d in page_starts_of]
@@ -633,12 +660,20 @@ def _previous(
     ):
         return None
     try:
-        return load_index(settings.index_dir, settings.embedder)
+        # What a publish needs of it: the files a publish only links are checked by size
+        # (``_unchecked_problems`` checks them when they are needed whole).
+        return load_index(settings.index_dir, settings.embedder, for_publish=True)
     except IndexDamagedError as exc:
         report.repaired = "; ".join(exc.problems)
         return None
     except (BeleidszoekerError, OSError, ValueError):
         return None
+
+
+def _unchecked_problems(previous: IndexData) -> str | None:
+    """What is wrong with the files ``_previous`` checked by size alone, or None."""
+    problems = verify_build(previous.path, only=linked_only_files(previous.manifest))
+    return "; ".join(problems) if problems else None
 
 
 def _ocr(settings: Settings, progress: Progress) -> Ocr | None:

@@ -36,13 +36,20 @@ class FileHashes:
             self._known = {}
         self._now: dict[str, list] = {}
 
-    def sha256(self, path: Path, hash_file) -> str:
-        """``hash_file(path)``, or the recorded hash when the file is as it was."""
-        try:
-            st = path.stat()
-        except OSError:
-            return hash_file(path)
-        key = os.path.abspath(path)  # not resolve(): a system call per folder level
+    def sha256(
+        self, path: Path, hash_file, st: os.stat_result | None = None, key: str | None = None
+    ) -> str:
+        """``hash_file(path)``, or the recorded hash when the file is as it was.
+
+        ``st`` (its ``os.stat``) and ``key`` (its absolute path) spare the system calls
+        when the caller has them already (the corpus walk does).
+        """
+        if st is None:
+            try:
+                st = path.stat()
+            except OSError:
+                return hash_file(path)
+        key = key or os.path.abspath(path)  # not resolve(): a system call per folder level
         entry = self._known.get(key)
         if entry and entry[0] == _key(st) and entry[2] - st.st_mtime_ns >= RACY_NS:
             self.reused += 1
@@ -60,5 +67,42 @@ class FileHashes:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(json.dumps(self._now), encoding="utf-8")
             tmp.replace(self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+
+
+class ParsedManifest:
+    """The corpus manifest as last parsed, remembered under the same rule as the hashes:
+    trusted while the file's size, times and inode are those recorded, and not when it
+    was recorded within ``RACY_NS`` of its last change (a cache: lost, it is parsed again).
+    """
+
+    def __init__(self, memo: Path, manifest: Path, st: os.stat_result) -> None:
+        self.memo, self.key, self.st = memo, os.path.abspath(manifest), st
+
+    def recall(self) -> dict | None:
+        """The entries parsed from the manifest as it is now, or None."""
+        try:
+            known = json.loads(self.memo.read_text(encoding="utf-8"))
+            fresh = known["path"] == self.key and known["stat"] == _key(self.st)
+            if fresh and known["recorded"] - self.st.st_mtime_ns >= RACY_NS:
+                return known["entries"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return None
+
+    def remember(self, entries: dict) -> None:
+        """Record ``entries``; never fails a build. Values JSON cannot give back as they
+        were (TOML dates) are not recorded: such a manifest is parsed every time."""
+        record = {"path": self.key, "stat": _key(self.st), "recorded": time.time_ns()}
+        try:
+            text = json.dumps({**record, "entries": entries}, ensure_ascii=False)
+        except (TypeError, ValueError):
+            return
+        tmp = self.memo.with_name(f".{self.memo.name}.{os.getpid()}")
+        try:
+            self.memo.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(self.memo)
         except OSError:
             tmp.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ a server memory-maps at load and reads only for the passages a question touches:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,97 @@ class Shared:
 
 def _save(directory: Path, arrays: dict[str, np.ndarray]) -> None:
     for name, array in arrays.items():
-        save_npy(directory / f"{name}.npy", array)
+        save_array(directory / f"{name}.npy", array)
+
+
+def save_array(path: Path, array: np.ndarray | Spliced) -> None:
+    """A plain ``.npy`` file (no pickle), so it can be memory-mapped when loaded."""
+    if isinstance(array, Spliced):
+        array.save(path)
+    else:
+        save_npy(path, array)
+
+
+class Spliced:
+    """A 1-d array memory-mapped from a ``.npy`` file with entries put in before positions
+    ``at`` (as ``np.insert``), to be saved, never held: its file is written by copying the
+    source file's bytes within the kernel around the new entries.
+
+    An add leaves most of the sentence key words as they were, with one segment's entries
+    added: gigabytes at a million passages that were read into memory, copied with the
+    new entries and written again (``indexer/word_patch.py``).
+    """
+
+    def __init__(self, source: np.ndarray, at: np.ndarray, values: np.ndarray) -> None:
+        found = _mapped_file(source)
+        if found is None:
+            raise ValueError("not an array mapped from a whole .npy file")
+        # Opened now, as its mapping was: the previous build may be pruned before the save.
+        self._source = open(found[0], "rb")  # noqa: SIM115 (closed by save, else collected)
+        self.offset = found[1]
+        self.dtype = source.dtype
+        self._n_source = len(source)
+        order = np.argsort(np.asarray(at, np.int64), kind="stable")  # as np.insert orders
+        self.at = np.asarray(at, np.int64)[order]
+        self.values = np.asarray(values).astype(self.dtype, copy=False)[order]
+
+    @classmethod
+    def of(cls, source: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarray | Spliced:
+        """Spliced when ``source`` maps a whole ``.npy`` file, else ``np.insert``."""
+        if _mapped_file(source) is None:
+            return np.insert(source, at, np.asarray(values).astype(source.dtype, copy=False))
+        return cls(source, at, values)
+
+    def __len__(self) -> int:
+        return self._n_source + len(self.values)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (len(self),)
+
+    def save(self, path: Path) -> None:
+        header = {
+            "descr": np.lib.format.dtype_to_descr(self.dtype),
+            "fortran_order": False,
+            "shape": self.shape,
+        }
+        size = self.dtype.itemsize
+        groups = np.flatnonzero(np.r_[True, self.at[1:] != self.at[:-1]]) if len(self.at) else []
+        bounds = [*groups, len(self.at)]
+        with self._source as src, open(path, "wb", buffering=0) as dst:
+            np.lib.format.write_array_header_1_0(dst, header)
+            done = 0  # entries of the source written
+            for a, b in zip(bounds[:-1], bounds[1:], strict=False):
+                cut = int(self.at[a])
+                _copy(src.fileno(), dst, self.offset + done * size, (cut - done) * size)
+                dst.write(self.values[a:b].tobytes())
+                done = cut
+            _copy(src.fileno(), dst, self.offset + done * size, (self._n_source - done) * size)
+
+
+def _mapped_file(array: np.ndarray) -> tuple[str, int] | None:
+    """The ``.npy`` file ``array`` maps whole and where its data starts, or None."""
+    base = array
+    while base is not None and not isinstance(base, np.memmap):
+        base = base.base
+    if base is None or not base.filename or array.ndim != 1 or base.shape != array.shape:
+        return None
+    if array.dtype != base.dtype or array.ctypes.data != base.ctypes.data:
+        return None
+    return base.filename, int(base.offset)
+
+
+def _copy(src: int, dst, offset: int, count: int) -> None:
+    """``count`` bytes of ``src`` from ``offset`` appended to ``dst`` (in the kernel)."""
+    while count > 0:
+        try:
+            n = os.copy_file_range(src, dst.fileno(), count, offset)
+        except OSError:  # a file system or kernel without it: through memory
+            n = dst.write(os.pread(src, min(count, 1 << 24), offset))
+        if not n:
+            raise OSError(f"{count} bytes short of a file being copied")
+        offset += n
+        count -= n
 
 
 def mapped(path: Path) -> np.ndarray:

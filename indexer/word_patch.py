@@ -31,7 +31,7 @@ import numpy as np
 
 from indexer.keyword import Decompounder, words
 from indexer.schema import Document
-from indexer.sentence_terms import Csr, SentenceTerms, Shared
+from indexer.sentence_terms import Csr, SentenceTerms, Shared, Spliced
 from indexer.word_tables import (
     GlobalTerms,
     LiveWords,
@@ -214,12 +214,18 @@ def _patch_sentence_terms(
     new_map = (np.searchsorted(merged_vocab, fresh.vocabulary).astype(np.int32)
                if fresh is not None else None)  # fmt: skip
 
-    def lists(name: str, keep: np.ndarray, old_lists: Csr | None = None,
+    def lists(name: str, keep: np.ndarray, before: Csr | None = None,
               add: Csr | None = None) -> Csr:  # fmt: skip
-        kept = _gather(getattr(old, name) if old_lists is None else old_lists, keep)[0]
+        before = getattr(old, name) if before is None else before
+        kept = _gather(before, keep)[0]
         if add is None:
             add = getattr(fresh, name) if fresh is not None else Csr(np.zeros(1, np.int64), [])
         n_old, n_add = len(kept.ids), len(add.ids)
+        as_stored = kept.ids.dtype == np.int32 and kept.ptr.dtype == np.int64
+        if same_ids and kept is before and as_stored:  # every old list, the new ones after
+            tail_ids = np.take(new_map, add.ids) if n_add else np.zeros(0, np.int32)
+            tail_ptr = np.asarray(add.ptr[1:], np.int64) + int(kept.ptr[-1])
+            return Csr(_after(kept.ptr, tail_ptr), _after(kept.ids, tail_ids))
         ids = np.empty(n_old + n_add, np.int32)
         if same_ids:
             ids[:n_old] = kept.ids
@@ -244,7 +250,7 @@ def _patch_sentence_terms(
         f_term = np.repeat(new_map.astype(np.int64), np.diff(fresh.postings.ptr))
         at = np.cumsum(per_term)[f_term]
         f_sent = np.asarray(fresh.postings.ids, np.int64) + len(keep_sentences)
-        post_sent = np.insert(post_sent, at, f_sent.astype(np.int32))
+        post_sent = Spliced.of(post_sent, at, f_sent.astype(np.int32))
         per_term += np.bincount(f_term, minlength=len(merged_vocab))
         sizes = np.concatenate([sizes, np.diff(fresh.first)])
         starts = np.concatenate([starts, fresh.starts])
@@ -281,6 +287,12 @@ def _patch_sentence_terms(
         passage_terms=lists("passage_terms", keep_rows),
         section_terms=sections(),
     )
+
+
+def _after(source: np.ndarray, tail: np.ndarray) -> np.ndarray | Spliced:
+    """``source`` with ``tail`` after it; written from the previous build's file when
+    ``source`` maps one (``Spliced``: not read into memory)."""
+    return Spliced.of(source, np.full(len(tail), len(source), np.int64), tail)
 
 
 def _new_terms(what: Change, word_terms, term_vocab, vocabulary, titles) -> SentenceTerms | None:

@@ -533,7 +533,6 @@ def _scores(
     order), with the same float32/float64 steps, so its stored scores are identical.
     Only the terms some passage holds are in the index's vocabulary, numbered in order."""
     n = len(lengths)
-    col = np.repeat(np.arange(len(used), dtype=np.int64), df)
     # math.log once per distinct document frequency (a few thousand), not per term.
     df_values, df_at = np.unique(df, return_inverse=True)
     idf_of = np.asarray(
@@ -543,15 +542,32 @@ def _scores(
     l_avg = np.asarray(lengths).mean()
     # The length normalisation per passage, then per pair: the same float64 steps.
     norm = BM25_K1 * ((1 - BM25_B) + BM25_B * np.asarray(lengths) / l_avg)
-    tf32 = tf.astype(np.float32)
-    tfc = tf32 / (norm[doc_of] + tf32)
-    data = (idf[col] * tfc).astype(np.float32)
+    # Per pair, a block at a time, in one float64 buffer: idf * tf / (norm + tf), with
+    # tf a float32 and the product rounded to float32 last, as bm25s does. Whole-array
+    # expressions made eight temporaries of every pair (gigabytes at a million passages).
+    data = np.empty(len(doc_of), np.float32)
+    idf_at = np.repeat(idf, df)  # each pair's term's idf (float32)
+    buf = np.empty(min(len(doc_of), _SCORE_BLOCK), np.float64)
+    tf32 = np.empty(len(buf), np.float32)
+    for a in range(0, len(doc_of), _SCORE_BLOCK):
+        b = min(a + _SCORE_BLOCK, len(doc_of))
+        x, t = buf[: b - a], tf32[: b - a]
+        t[:] = tf[a:b]
+        np.take(norm, doc_of[a:b], out=x)
+        x += t
+        np.divide(t, x, out=x)
+        x *= idf_at[a:b]
+        data[a:b] = x
     indptr = np.zeros(len(used) + 1, np.int64)
     np.cumsum(df, out=indptr[1:])
     vocab = {str(t): i for i, t in enumerate(term_vocab[used].tolist())}
     vocab[""] = len(vocab)  # as bm25s adds its empty token
-    scores = {"data": data, "indices": doc_of.astype(np.int32), "indptr": indptr, "num_docs": n}
+    indices = np.asarray(doc_of).astype(np.int32, copy=False)
+    scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": n}
     return scores, vocab
+
+
+_SCORE_BLOCK = 1 << 18  # pairs scored at a time: the buffers stay in the CPU's cache
 
 
 def _sentence_terms(

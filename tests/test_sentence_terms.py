@@ -156,3 +156,30 @@ def test_the_shipped_settings_load_an_index_whose_files_are_all_hashed(fixture_s
     files = store.read_manifest(build)["files"]
     assert all("sha256" in f for f in files.values())
     assert load_index(fixture_settings.index_dir, fixture_settings.embedder).path == build
+
+
+@pytest.mark.parametrize(
+    "at",
+    [[], [0], [7], [7, 7, 7], [0, 3, 3, 5, 7], [5, 1, 3]],
+    ids=["none", "first", "after", "three-after", "spread", "unsorted"],
+)
+def test_a_spliced_array_is_saved_as_np_insert_gives_it(tmp_path, at):
+    """An add writes the previous build's key words with its entries put in, by copying
+    the old file's bytes around them (sentence_terms.Spliced), not through memory."""
+    from indexer.sentence_terms import Spliced, mapped
+
+    source = np.arange(100, 107, dtype=np.int32)
+    np.save(tmp_path / "old.npy", source)
+    old = mapped(tmp_path / "old.npy")
+    values = np.arange(len(at), dtype=np.int64) + 900
+
+    spliced = Spliced.of(old, np.asarray(at, np.int64), values)
+    spliced.save(tmp_path / "new.npy")
+
+    assert isinstance(spliced, Spliced) and len(spliced) == len(source) + len(at)
+    expected = np.insert(source, np.asarray(at, np.int64), values.astype(np.int32))
+    got = np.load(tmp_path / "new.npy")
+    assert got.dtype == np.int32 and np.array_equal(got, expected)
+    # An array in memory (no file to copy from) is put together by np.insert.
+    in_memory = Spliced.of(source, np.asarray(at, np.int64), values)
+    assert isinstance(in_memory, np.ndarray) and np.array_equal(in_memory, expected)

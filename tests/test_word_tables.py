@@ -4,6 +4,8 @@ again gives, however the passages are split into segments and whatever is masked
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -187,3 +189,32 @@ def test_a_table_tokenised_in_worker_processes_is_the_same(fixture_chunks, monke
     for name in ("passage", "sentence", "leaf"):
         a, b = getattr(one, name), getattr(two, name)
         assert np.array_equal(a.ptr, b.ptr) and np.array_equal(a.ids, b.ids), name
+
+
+def test_scores_block_by_block_are_bm25s_float_steps_to_the_bit(monkeypatch):
+    """``_scores`` (the patched publish's BM25) scores a block of pairs at a time in one
+    buffer; the values are those of bm25s' whole-array float32/float64 expression."""
+    from indexer import word_tables
+    from indexer.keyword import BM25_B, BM25_K1
+
+    rng = np.random.default_rng(7)
+    n, n_terms = 500, 300
+    df = rng.integers(1, 40, n_terms)
+    doc_of = rng.integers(0, n, int(df.sum())).astype(np.int32)
+    tf = rng.integers(1, 9, len(doc_of)).astype(np.int32)
+    lengths = rng.integers(1, 400, n).astype(np.int64)
+    vocab = np.asarray([f"t{i:04d}" for i in range(n_terms)])
+    monkeypatch.setattr(word_tables, "_SCORE_BLOCK", 1000)  # several blocks, one partial
+
+    scores, got_vocab = word_tables._scores(np.arange(n_terms), df, doc_of, tf, lengths, vocab)
+
+    idf = np.asarray([math.log(1 + (n - d + 0.5) / (d + 0.5)) for d in df.tolist()], np.float32)
+    l_d = lengths[doc_of]
+    tf32 = tf.astype(np.float32)
+    tfc = tf32 / (BM25_K1 * ((1 - BM25_B) + BM25_B * l_d / lengths.mean()) + tf32)
+    expected = (np.repeat(idf, df) * tfc).astype(np.float32)
+    assert len(doc_of) > 3 * 1000
+    assert np.array_equal(scores["data"].view(np.uint32), expected.view(np.uint32))
+    assert np.array_equal(scores["indices"], doc_of)
+    assert np.array_equal(scores["indptr"], np.r_[0, np.cumsum(df)])
+    assert got_vocab == {**{t: i for i, t in enumerate(vocab.tolist())}, "": n_terms}
