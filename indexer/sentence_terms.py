@@ -4,7 +4,11 @@ Answers weigh sentences by the question's words they hold, their neighbours' and
 passage's context (section name, document title). Built at start-up as Python sets and
 dicts per sentence this took minutes and gigabytes at millions of sentences; here it is
 computed once while indexing and stored as compressed-sparse-row arrays of term ids, which
-a server memory-maps at load and reads only for the passages a question touches:
+a server reads only for the passages a question touches. The arrays with an entry per
+sentence or per occurrence (gigabytes at a million passages) are read by position
+(``indexer.rows.RowFile``), so the page-cache folios around what a question reads do not
+become the server's memory; those with an entry per passage or per term (and the
+vocabulary, searched by bisection) are memory-mapped:
 
     vocabulary.npy           the term of each id, sorted (fixed-width unicode: bisectable)
     first.npy                int64 (n_passages + 1): passage p holds sentences first[p]:first[p+1]
@@ -26,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.keyword import Decompounder, terms
+from indexer.rows import RowFile
 from indexer.schema import Chunk, Document
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
 from indexer.sentences import split_sentences
@@ -38,14 +43,15 @@ _LISTS = ("sentence_terms", "postings", "context_terms", "passage_terms", "secti
 class Csr:
     """Lists of integers as one flat array and where each list starts."""
 
-    ptr: np.ndarray  # int64 (n + 1,)
-    ids: np.ndarray  # int32
+    ptr: np.ndarray | RowFile  # int64 (n + 1,)
+    ids: np.ndarray | RowFile  # int32
 
     def __len__(self) -> int:
         return len(self.ptr) - 1
 
     def __getitem__(self, i: int) -> np.ndarray:
-        return self.ids[self.ptr[i] : self.ptr[i + 1]]
+        a, b = self.ptr[i : i + 2].tolist()  # one read when ``ptr`` is a RowFile
+        return self.ids[a:b]
 
     @classmethod
     def of(cls, lists: Sequence[Iterable[int]]) -> Csr:
@@ -60,8 +66,13 @@ class Csr:
         np.save(directory / f"{name}.ids.npy", self.ids, allow_pickle=False)
 
     @classmethod
-    def load(cls, directory: Path, name: str) -> Csr:
-        return cls(mapped(directory / f"{name}.ptr.npy"), mapped(directory / f"{name}.ids.npy"))
+    def load(cls, directory: Path, name: str, by_position: bool = False) -> Csr:
+        """The ids read by position; ``ptr`` too with ``by_position`` (one entry per
+        sentence), else mapped."""
+        ptr = directory / f"{name}.ptr.npy"
+        return cls(
+            RowFile(ptr) if by_position else mapped(ptr), RowFile(directory / f"{name}.ids.npy")
+        )
 
 
 def mapped(path: Path) -> np.ndarray:
@@ -76,9 +87,9 @@ class SentenceTerms:
 
     vocabulary: np.ndarray  # str, sorted
     first: np.ndarray
-    starts: np.ndarray
-    ends: np.ndarray
-    vector_rows: np.ndarray
+    starts: np.ndarray | RowFile
+    ends: np.ndarray | RowFile
+    vector_rows: np.ndarray | RowFile
     sentence_terms: Csr
     postings: Csr
     context_terms: Csr
@@ -94,15 +105,15 @@ class SentenceTerms:
 
     @classmethod
     def load(cls, directory: Path) -> SentenceTerms:
-        """Memory-mapped: only the pages a question reads are ever loaded."""
+        """Nothing read at load: per sentence by position, per passage mapped."""
 
-        def array(name: str) -> np.ndarray:
-            return mapped(directory / f"{name}.npy")
+        def rows(name: str) -> RowFile:
+            return RowFile(directory / f"{name}.npy")
 
-        lists = {n: Csr.load(directory, n) for n in _LISTS}
+        lists = {n: Csr.load(directory, n, by_position=n == "sentence_terms") for n in _LISTS}
         return cls(
-            array("vocabulary"), array("first"), array("starts"), array("ends"),
-            array("vector_rows"), **lists,
+            mapped(directory / "vocabulary.npy"), mapped(directory / "first.npy"),
+            rows("starts"), rows("ends"), rows("vector_rows"), **lists,
         )  # fmt: skip
 
 
