@@ -73,7 +73,7 @@ def search_caches(searcher) -> list[tuple[str, Callable[[], None]]]:
     index = getattr(store, "index", None)
     out: list[tuple[str, Callable[[], None]]] = [
         ("sentences.window (16,384 word sets)", table._window.cache_clear),
-        ("sentences.sentences (65,536 IndexedSentence)", table.sentences._get.cache_clear),
+        ("sentences.sentences (8,192 passages of them)", table.sentences._of_passage.cache_clear),
         ("sentences.chunks (8,192 passages)", table.chunks._get.cache_clear),
         ("sentences.context (4,096 word sets)", table.context._get.cache_clear),
         ("sentences.passage (4,096 word sets)", table.passage._get.cache_clear),

@@ -25,7 +25,7 @@ import numpy as np
 
 from indexer.cleaning import CleanText
 from indexer.offsets import OffsetRuns
-from indexer.rows import ByteFile
+from indexer.rows import ByteFile, RowFile
 from indexer.schema import Chunk
 
 CHUNKS = "chunks"
@@ -87,7 +87,9 @@ class ChunkTable(Sequence[Chunk]):
     """The passages of a loaded build: a ``Chunk`` is made when its row is read."""
 
     def __init__(self, directory: Path, document_ids: Sequence[str]) -> None:
-        self._columns = _mapped(directory / "columns.npy")
+        # A row read by position (69 MB at a million passages, read a few hundred
+        # scattered rows per question); the whole-column uses below read it once.
+        self._columns = RowFile(directory / "columns.npy")
         self._texts = Strings.load(directory, "text")
         self._ids = Strings.load(directory, "ids")
         sections = Strings.load(directory, "sections")
@@ -155,7 +157,7 @@ class ChunkTable(Sequence[Chunk]):
 
     def document_rows(self) -> dict[str, np.ndarray]:
         """The rows of each document's passages, in order."""
-        docs = self._columns[:, 0]
+        docs = np.asarray(self._columns)[:, 0]
         order = np.argsort(docs, kind="stable")
         cuts = np.flatnonzero(np.diff(docs[order])) + 1
         return {
@@ -166,7 +168,8 @@ class ChunkTable(Sequence[Chunk]):
 
     def spans(self) -> tuple[np.ndarray, np.ndarray]:
         """``char_start`` and ``char_end`` of every row."""
-        return self._columns[:, 2], self._columns[:, 3]
+        columns = np.asarray(self._columns)
+        return columns[:, 2].copy(), columns[:, 3].copy()
 
 
 class TextStore(Mapping[str, CleanText]):
