@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=2, help="timed passes over the questions")
     parser.add_argument(
+        "--breakdown", action="store_true", help="resident memory per mapped file and per cache"
+    )
+    parser.add_argument(
         "--dump", type=Path, help="write every search's hits and answer here (to compare)"
     )
     args = parser.parse_args(argv)
@@ -86,12 +89,29 @@ def main(argv: list[str] | None = None) -> None:
         "ask_p50_p95_ms": [round(float(np.percentile(ask, p)), 1) for p in (50, 95)],
         "memory": _rss_mb(),
     }
+    if args.breakdown:
+        result["breakdown"] = _breakdown(searcher)
     if profiler:
         for key in ("cumulative", "tottime"):
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(key).print_stats(args.top)
             print(out.getvalue())
     print(json.dumps(result))
+
+
+def _breakdown(searcher) -> dict:
+    """Resident memory per mapped file (MB), the IVF codes, then what emptying each cache
+    frees (this empties them: run it last)."""
+    from benchmarks.memory_breakdown import by_cache, by_mapping, ivf_codes_mb, search_caches
+
+    anon, files = by_mapping()
+    return {
+        "anon_mb": round(anon, 1),
+        "files_mb": {path: round(mb, 1) for path, mb in files},
+        "ivf_codes_mb": dict(ivf_codes_mb(searcher)),
+        "caches_mb": dict(by_cache(search_caches(searcher))),
+        "after_emptying": _rss_mb(),
+    }
 
 
 if __name__ == "__main__":

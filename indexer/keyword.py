@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from indexer.rows import RowFile
+
 STEMMER = "dutch"
 # BM25 (bm25s' Lucene variant); the PostgreSQL store computes the same scores in SQL.
 BM25_K1, BM25_B = 1.2, 0.75
@@ -250,9 +252,13 @@ class KeywordIndex:
         import bm25s
 
         vocab = json.loads((directory / "compound_vocabulary.json").read_text(encoding="utf-8"))
-        # The score matrix memory-mapped: it grows with the passages, and a question reads
-        # only the columns of its words.
+        # The score matrix grows with the passages, and a question reads only the columns
+        # of its words: those read by position (bm25s slices them, ``data[a:b]``), so the
+        # page-cache folios around them do not become the server's memory as mapped pages
+        # would. ``indptr``, an entry per term, stays mapped.
         retriever = bm25s.BM25.load(str(directory), mmap=True)
+        for name in ("data", "indices"):
+            retriever.scores[name] = RowFile(directory / f"{name}.csc.index.npy")
         return cls(retriever, Decompounder(vocab))
 
     def query_terms(self, query: str) -> list[str]:

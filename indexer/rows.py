@@ -1,4 +1,5 @@
-"""Rows of a ``.npy`` file read by position (``os.pread``), never mapped.
+"""Rows of a ``.npy`` file (and byte ranges of a blob) read by position (``os.pread``),
+never mapped.
 
 A question re-scores a few thousand vectors from files of gigabytes (13 GB of sentence
 vectors at a million passages). Mapped, every row read maps the page-cache folio around
@@ -51,6 +52,11 @@ class RowFile:
 
     def __len__(self) -> int:
         return self.shape[0]
+
+    @property
+    def data_offset(self) -> int:
+        """Where the rows start in the file (after the ``.npy`` header)."""
+        return self._offset
 
     def __getitem__(self, index) -> np.ndarray:
         if isinstance(index, int | np.integer):
@@ -107,6 +113,33 @@ class RowFile:
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         whole = self._block(0, len(self))
         return whole if dtype is None else whole.astype(dtype)
+
+    def close(self) -> None:
+        self._closer()
+
+
+class ByteFile:
+    """A read-only file whose byte ranges are read by position: ``blob[a:b]`` is bytes.
+
+    The UTF-8 texts of a build (passages, cleaned documents) are read a few hundred
+    strings per question; mapped, each read would map its page-cache folio into the
+    process, as the vectors' rows did.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._fd = os.open(self.path, os.O_RDONLY)
+        self._size = os.fstat(self._fd).st_size
+        self._closer = weakref.finalize(self, os.close, self._fd)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, index: slice) -> bytes:
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise TypeError("a ByteFile is read by slices of consecutive bytes")
+        start, stop, _ = index.indices(self._size)
+        return _read(self._fd, stop - start, start) if stop > start else b""
 
     def close(self) -> None:
         self._closer()

@@ -4,7 +4,11 @@ Answers weigh sentences by the question's words they hold, their neighbours' and
 passage's context (section name, document title). Built at start-up as Python sets and
 dicts per sentence this took minutes and gigabytes at millions of sentences; here it is
 computed once while indexing and stored as compressed-sparse-row arrays of term ids, which
-a server memory-maps at load and reads only for the passages a question touches:
+a server reads only for the passages a question touches. The arrays with an entry per
+sentence or per occurrence (gigabytes at a million passages) are read by position
+(``indexer.rows.RowFile``), so the page-cache folios around what a question reads do not
+become the server's memory; those with an entry per passage or per term (and the
+vocabulary, searched by bisection) are memory-mapped:
 
     vocabulary.npy           the term of each id, sorted (fixed-width unicode: bisectable)
     first.npy                int64 (n_passages + 1): passage p holds sentences first[p]:first[p+1]
@@ -29,6 +33,7 @@ import numpy as np
 
 from indexer.checksums import save_npy
 from indexer.keyword import Decompounder, terms
+from indexer.rows import RowFile
 from indexer.schema import Chunk, Document
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
 from indexer.sentences import split_sentences
@@ -42,14 +47,15 @@ _LISTS = ("sentence_terms", "postings", "context_terms", "passage_terms")
 class Csr:
     """Lists of integers as one flat array and where each list starts."""
 
-    ptr: np.ndarray  # int64 (n + 1,)
-    ids: np.ndarray  # int32
+    ptr: np.ndarray | RowFile  # int64 (n + 1,)
+    ids: np.ndarray | RowFile  # int32
 
     def __len__(self) -> int:
         return len(self.ptr) - 1
 
     def __getitem__(self, i: int) -> np.ndarray:
-        return self.ids[self.ptr[i] : self.ptr[i + 1]]
+        a, b = self.ptr[i : i + 2].tolist()  # one read when ``ptr`` is a RowFile
+        return self.ids[a:b]
 
     @classmethod
     def of(cls, lists: Sequence[Iterable[int]]) -> Csr:
@@ -67,8 +73,20 @@ class Csr:
         _save(directory, self.arrays(name))
 
     @classmethod
-    def load(cls, directory: Path, name: str) -> Csr:
-        return cls(mapped(directory / f"{name}.ptr.npy"), mapped(directory / f"{name}.ids.npy"))
+    def load(
+        cls,
+        directory: Path,
+        name: str,
+        ids_by_position: bool = False,
+        ptr_by_position: bool = False,
+    ) -> Csr:
+        """Each array memory-mapped, or read by position (``RowFile``): a server reads the
+        key words' ids so, and the pointers of a list per sentence."""
+        ptr, ids = directory / f"{name}.ptr.npy", directory / f"{name}.ids.npy"
+        return cls(
+            RowFile(ptr) if ptr_by_position else mapped(ptr),
+            RowFile(ids) if ids_by_position else mapped(ids),
+        )
 
 
 @dataclass
@@ -95,7 +113,8 @@ class Shared:
 
     @classmethod
     def load(cls, directory: Path, name: str) -> Shared:
-        return cls(mapped(directory / f"{name}.of.npy"), Csr.load(directory, name))
+        lists = Csr.load(directory, name, ids_by_position=True)
+        return cls(mapped(directory / f"{name}.of.npy"), lists)
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], name: str) -> Shared:
@@ -125,7 +144,7 @@ class Spliced:
     new entries and written again (``indexer/word_patch.py``).
     """
 
-    def __init__(self, source: np.ndarray, at: np.ndarray, values: np.ndarray) -> None:
+    def __init__(self, source: np.ndarray | RowFile, at: np.ndarray, values: np.ndarray) -> None:
         found = _mapped_file(source)
         if found is None:
             raise ValueError("not an array mapped from a whole .npy file")
@@ -173,7 +192,10 @@ class Spliced:
 
 
 def _mapped_file(array: np.ndarray) -> tuple[str, int] | None:
-    """The ``.npy`` file ``array`` maps whole and where its data starts, or None."""
+    """The ``.npy`` file ``array`` maps (or reads by position) whole and where its data
+    starts, or None."""
+    if isinstance(array, RowFile):
+        return (str(array.path), array.data_offset) if array.ndim == 1 else None
     base = array
     while base is not None and not isinstance(base, np.memmap):
         base = base.base
@@ -198,8 +220,8 @@ def _copy(src: int, dst, offset: int, count: int) -> None:
 
 
 def mapped(path: Path) -> np.ndarray:
-    """A ``.npy`` file memory-mapped, as a plain array over the map: np.memmap slices cost
-    more (see store._mapped); only the pages a question reads are ever loaded."""
+    """A ``.npy`` file memory-mapped, as a plain array over the map: indexing a
+    ``np.memmap`` costs microseconds more per row; only the pages read are ever loaded."""
     return np.asarray(np.load(path, mmap_mode="r"))
 
 
@@ -209,9 +231,9 @@ class SentenceTerms:
 
     vocabulary: np.ndarray  # str, sorted
     first: np.ndarray
-    starts: np.ndarray
-    ends: np.ndarray
-    vector_rows: np.ndarray
+    starts: np.ndarray | RowFile
+    ends: np.ndarray | RowFile
+    vector_rows: np.ndarray | RowFile
     sentence_terms: Csr
     postings: Csr
     context_terms: Csr
@@ -231,15 +253,15 @@ class SentenceTerms:
 
     @classmethod
     def load(cls, directory: Path) -> SentenceTerms:
-        """Memory-mapped: only the pages a question reads are ever loaded."""
+        """Nothing read at load: per sentence by position, per passage mapped."""
 
-        def array(name: str) -> np.ndarray:
-            return mapped(directory / f"{name}.npy")
+        def rows(name: str) -> RowFile:
+            return RowFile(directory / f"{name}.npy")
 
-        lists = {n: Csr.load(directory, n) for n in _LISTS}
+        lists = {n: Csr.load(directory, n, True, n == "sentence_terms") for n in _LISTS}
         return cls(
-            array("vocabulary"), array("first"), array("starts"), array("ends"),
-            array("vector_rows"), **lists,
+            mapped(directory / "vocabulary.npy"), mapped(directory / "first.npy"),
+            rows("starts"), rows("ends"), rows("vector_rows"), **lists,
             section_terms=Shared.load(directory, "section_terms"),
         )  # fmt: skip
 

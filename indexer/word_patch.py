@@ -239,10 +239,12 @@ def _patch_sentence_terms(
 
     # Each term's sentences: the kept ones renumbered, then the new segment's.
     post = old.postings
-    post_sent, _, kept_pairs = _kept_pairs(post.ptr, post.ids, None, what.keep_sentences)
+    if what.keep_sentences.all():  # the stored ids as they are: copied, not read (Spliced)
+        post_sent, kept_pairs = post.ids, np.diff(np.asarray(post.ptr, np.int64))
+    else:
+        post_sent, _, kept_pairs = _kept_pairs(post.ptr, post.ids, None, what.keep_sentences)
     per_term = np.zeros(len(merged_vocab), np.int64)
     np.add.at(per_term, old_map, kept_pairs)  # a term no longer held adds no pair
-    post_sent = np.asarray(post_sent, np.int32)
     sizes = np.diff(np.asarray(old.first, np.int64))[keep_rows]
     starts = np.asarray(old.starts)[keep_sentences]
     ends = np.asarray(old.ends)[keep_sentences]
@@ -255,6 +257,8 @@ def _patch_sentence_terms(
         sizes = np.concatenate([sizes, np.diff(fresh.first)])
         starts = np.concatenate([starts, fresh.starts])
         ends = np.concatenate([ends, fresh.ends])
+    if not isinstance(post_sent, Spliced):
+        post_sent = np.asarray(post_sent, np.int32)
     ptr = np.zeros(len(merged_vocab) + 1, np.int64)
     np.cumsum(per_term, out=ptr[1:])
     first = np.zeros(len(sizes) + 1, np.int64)

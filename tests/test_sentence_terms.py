@@ -1,4 +1,4 @@
-"""The key words of every sentence, written at index time and memory-mapped at load, and
+"""The key words of every sentence, written at index time and read on demand, and
 large files verified by sampled blocks."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import pytest
 
 from indexer import store
 from indexer.keyword import idf, terms
+from indexer.rows import RowFile
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
 from indexer.sentence_terms import FOLDER
 from indexer.store import load_index, verify_build
@@ -22,11 +23,15 @@ def table(fixture_index):
     return sentence_table(fixture_index.index)
 
 
-def test_the_build_writes_the_arrays_and_a_load_maps_them(fixture_index, table):
+def test_the_build_writes_the_arrays_and_a_load_reads_them_on_demand(fixture_index, table):
     index = fixture_index.index
     assert (index.path / FOLDER / "postings.ids.npy").is_file()
-    assert not index.terms.postings.ids.flags.owndata  # mapped from the file
-    assert not index.terms.postings.ids.flags.writeable
+    # Per sentence and per occurrence: read by position; per passage: mapped from the file.
+    assert isinstance(index.terms.postings.ids, RowFile)
+    assert isinstance(index.terms.sentence_terms.ptr, RowFile)
+    assert isinstance(index.terms.starts, RowFile)
+    assert not index.terms.first.flags.owndata
+    assert not index.terms.first.flags.writeable
     assert table.arrays is index.terms  # the table is a view, nothing rebuilt
     assert len(table.sentences) == len(index.sentences.rows)
 

