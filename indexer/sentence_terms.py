@@ -66,13 +66,16 @@ class Csr:
         np.save(directory / f"{name}.ids.npy", self.ids, allow_pickle=False)
 
     @classmethod
-    def load(cls, directory: Path, name: str, by_position: bool = False) -> Csr:
-        """The ids read by position; ``ptr`` too with ``by_position`` (one entry per
-        sentence), else mapped."""
+    def load(cls, directory: Path, name: str) -> Csr:
+        """Both arrays memory-mapped (what a publish reads whole)."""
+        return cls(mapped(directory / f"{name}.ptr.npy"), mapped(directory / f"{name}.ids.npy"))
+
+    @classmethod
+    def read_by_position(cls, directory: Path, name: str, ptr_too: bool = False) -> Csr:
+        """The ids read by position; ``ptr`` too with ``ptr_too`` (an entry per sentence),
+        else mapped: what a server reads a few lists of per question."""
         ptr = directory / f"{name}.ptr.npy"
-        return cls(
-            RowFile(ptr) if by_position else mapped(ptr), RowFile(directory / f"{name}.ids.npy")
-        )
+        return cls(RowFile(ptr) if ptr_too else mapped(ptr), RowFile(directory / f"{name}.ids.npy"))
 
 
 def mapped(path: Path) -> np.ndarray:
@@ -110,7 +113,9 @@ class SentenceTerms:
         def rows(name: str) -> RowFile:
             return RowFile(directory / f"{name}.npy")
 
-        lists = {n: Csr.load(directory, n, by_position=n == "sentence_terms") for n in _LISTS}
+        lists = {
+            n: Csr.read_by_position(directory, n, ptr_too=n == "sentence_terms") for n in _LISTS
+        }
         return cls(
             mapped(directory / "vocabulary.npy"), mapped(directory / "first.npy"),
             rows("starts"), rows("ends"), rows("vector_rows"), **lists,
