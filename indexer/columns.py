@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ _COLUMNS = (
     "page_end",
 )
 _NO_PAGE = -1
+_BLOCK = 4096  # rows read at once by a full pass over the passages
 
 
 def _mapped(path: Path) -> np.ndarray:
@@ -79,9 +81,20 @@ class Strings(Sequence[str]):
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+            start, stop, step = i.indices(len(self))
+            if step == 1:
+                return self.block(start, max(start, stop))
+            return [self[j] for j in range(start, stop, step)]
         a, b = self._offsets[i : i + 2].tolist()
         return self._blob[a:b].decode("utf-8")
+
+    def block(self, start: int, stop: int) -> list[str]:
+        """Strings ``start`` to ``stop`` from one read of their bytes."""
+        offsets = self._offsets[start : stop + 1].tolist()
+        if len(offsets) < 2:
+            return []
+        raw, base = self._blob[offsets[0] : offsets[-1]], offsets[0]
+        return [raw[a - base : b - base].decode("utf-8") for a, b in pairwise(offsets)]
 
 
 class ChunkTable(Sequence[Chunk]):
@@ -138,16 +151,25 @@ class ChunkTable(Sequence[Chunk]):
         return self._chunk(i)
 
     def __iter__(self) -> Iterator[Chunk]:
-        for i in range(len(self)):
-            yield self._make(i)  # a full pass would only flush the cache
+        # A full pass (a build, an add) reads blocks of rows: three reads a block, not
+        # three a row; and it bypasses the cache, which it would only flush.
+        for a in range(0, len(self), _BLOCK):
+            b = min(a + _BLOCK, len(self))
+            columns = self._columns[a:b].tolist()
+            texts, ids = self._texts.block(a, b), self._ids.block(a, b)
+            for values, id_, text in zip(columns, ids, texts, strict=True):
+                yield self._chunk_of(values, id_, text)
 
     def _make(self, i: int) -> Chunk:
-        doc, section, cs, ce, ss, se, page, page_end = self._columns[i].tolist()
+        return self._chunk_of(self._columns[i].tolist(), self._ids[i], self._texts[i])
+
+    def _chunk_of(self, values: list[int], id_: str, text: str) -> Chunk:
+        doc, section, cs, ce, ss, se, page, page_end = values
         return Chunk.model_construct(
-            id=self._ids[i],
+            id=id_,
             document_id=self._document_ids[doc],
             section=self._sections[section],
-            text=self._texts[i],
+            text=text,
             char_start=cs,
             char_end=ce,
             source_start=ss,

@@ -73,20 +73,16 @@ class Csr:
         _save(directory, self.arrays(name))
 
     @classmethod
-    def load(
-        cls,
-        directory: Path,
-        name: str,
-        ids_by_position: bool = False,
-        ptr_by_position: bool = False,
-    ) -> Csr:
-        """Each array memory-mapped, or read by position (``RowFile``): a server reads the
-        key words' ids so, and the pointers of a list per sentence."""
-        ptr, ids = directory / f"{name}.ptr.npy", directory / f"{name}.ids.npy"
-        return cls(
-            RowFile(ptr) if ptr_by_position else mapped(ptr),
-            RowFile(ids) if ids_by_position else mapped(ids),
-        )
+    def load(cls, directory: Path, name: str) -> Csr:
+        """Both arrays memory-mapped (what a publish reads whole)."""
+        return cls(mapped(directory / f"{name}.ptr.npy"), mapped(directory / f"{name}.ids.npy"))
+
+    @classmethod
+    def read_by_position(cls, directory: Path, name: str, ptr_too: bool = False) -> Csr:
+        """The ids read by position; ``ptr`` too with ``ptr_too`` (an entry per sentence),
+        else mapped: what a server reads a few lists of per question."""
+        ptr = directory / f"{name}.ptr.npy"
+        return cls(RowFile(ptr) if ptr_too else mapped(ptr), RowFile(directory / f"{name}.ids.npy"))
 
 
 @dataclass
@@ -113,7 +109,7 @@ class Shared:
 
     @classmethod
     def load(cls, directory: Path, name: str) -> Shared:
-        lists = Csr.load(directory, name, ids_by_position=True)
+        lists = Csr.read_by_position(directory, name)
         return cls(mapped(directory / f"{name}.of.npy"), lists)
 
     @classmethod
@@ -258,7 +254,9 @@ class SentenceTerms:
         def rows(name: str) -> RowFile:
             return RowFile(directory / f"{name}.npy")
 
-        lists = {n: Csr.load(directory, n, True, n == "sentence_terms") for n in _LISTS}
+        lists = {
+            n: Csr.read_by_position(directory, n, ptr_too=n == "sentence_terms") for n in _LISTS
+        }
         return cls(
             mapped(directory / "vocabulary.npy"), mapped(directory / "first.npy"),
             rows("starts"), rows("ends"), rows("vector_rows"), **lists,

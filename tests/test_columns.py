@@ -1,4 +1,4 @@
-"""Passages and cleaned texts as memory-mapped columns read back exactly as written."""
+"""Passages and cleaned texts as columns read back exactly as written."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from beleidszoeker.config import Settings
+from indexer import columns
 from indexer.cleaning import CleanText, clean
 from indexer.columns import ChunkTable, TextStore
 from indexer.schema import Chunk
@@ -40,6 +41,16 @@ def test_chunk_table_reads_every_field_back(tmp_path: Path):
         table[len(chunks)]
     rows = table.document_rows()
     assert {d: r.tolist() for d, r in rows.items()} == {"a": [0, 2, 3], "b": [1]}
+
+
+def test_a_full_pass_reads_blocks_of_rows_as_a_row_at_a_time(tmp_path: Path, monkeypatch):
+    chunks = _chunks() * 3  # blocks of 4 rows: two whole, one short, an empty text in each
+    ChunkTable.write(tmp_path / "chunks", chunks, ["a", "b"])
+    monkeypatch.setattr(columns, "_BLOCK", 4)
+    table = ChunkTable(tmp_path / "chunks", ["a", "b"])
+
+    assert list(table) == [table[i] for i in range(len(table))] == chunks
+    assert table._texts[5:11] == [c.text for c in chunks[5:11]]
 
 
 def test_rows_and_spans_agree_for_a_table_and_a_list(tmp_path: Path):
