@@ -57,6 +57,12 @@ class Csr:
         a, b = self.ptr[i : i + 2].tolist()  # one read when ``ptr`` is a RowFile
         return self.ids[a:b]
 
+    def size(self, i: int) -> int:
+        """How long list ``i`` is, without reading it (a common word's postings are
+        megabytes at a million passages, read by position)."""
+        a, b = self.ptr[i : i + 2].tolist()
+        return b - a
+
     @classmethod
     def of(cls, lists: Sequence[Iterable[int]]) -> Csr:
         arrays = [np.unique(np.fromiter(x, np.int64)) for x in lists]

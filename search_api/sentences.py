@@ -74,7 +74,7 @@ class SentenceTable:
 
     def idf(self, term: str) -> float:
         tid = self.term_id(term)
-        return self.max_idf if tid is None else idf(self._n, len(self.arrays.postings[tid]))
+        return self.max_idf if tid is None else idf(self._n, self.arrays.postings.size(tid))
 
     def rows(self, hits: Sequence) -> list[int]:
         """The index rows of the hits' passages (anything with a ``chunk``)."""

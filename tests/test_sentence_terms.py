@@ -188,3 +188,11 @@ def test_a_spliced_array_is_saved_as_np_insert_gives_it(tmp_path, at):
     # An array in memory (no file to copy from) is put together by np.insert.
     in_memory = Spliced.of(source, np.asarray(at, np.int64), values)
     assert isinstance(in_memory, np.ndarray) and np.array_equal(in_memory, expected)
+
+
+def test_a_lists_size_is_its_length_without_reading_it(fixture_index):
+    postings = fixture_index.index.terms.postings
+    assert [postings.size(t) for t in range(len(postings))] == [
+        len(postings[t]) for t in range(len(postings))
+    ]
+    assert sum(postings.size(t) for t in range(len(postings))) == len(postings.ids) > 0
