@@ -117,18 +117,8 @@ def main(argv: list[str] | None = None) -> None:
             f"built index, efSearch {ef}: {ms:.1f} ms  "
             f"{measures(ids, q, vectors, top_s, top_i, tid)}"
         )
-    ivf = None if hnsw is not None else faiss.extract_index_ivf(index)
-    for nprobe in args.nprobe if ivf is not None else []:
-        ivf.nprobe = nprobe
-        for depth in args.refine:
-            t = time.perf_counter()
-            found = refined(index, q, vectors, depth)
-            ms = (time.perf_counter() - t) * 1000 / len(q)
-            print(
-                f"built index, nprobe {nprobe}, refine {depth}: {ms:.2f} ms  "
-                f"{measures(found, q, vectors, top_s, top_i, tid)}",
-                flush=True,
-            )
+    if hnsw is None:
+        sweep(index, "built index, ", args, q, vectors, (top_s, top_i, tid))
     del index
     from beleidszoeker.config import VectorIndexConfig
     from indexer import vectors as ann
@@ -139,17 +129,24 @@ def main(argv: list[str] | None = None) -> None:
         index = ann.build(vectors, spec)
         size = faiss.serialize_index(index).size / len(vectors)
         print(f"{factory}: built in {time.perf_counter() - t:.0f} s, {size:.0f} bytes a vector")
-        for nprobe in args.nprobe:
-            faiss.extract_index_ivf(index).nprobe = nprobe
-            for depth in args.refine:
-                t = time.perf_counter()
-                found = refined(index, q, vectors, depth)
-                ms = (time.perf_counter() - t) * 1000 / len(q)
-                print(
-                    f"  nprobe {nprobe}, refine {depth}: {ms:.2f} ms  "
-                    f"{measures(found, q, vectors, top_s, top_i, tid)}",
-                    flush=True,
-                )
+        sweep(index, "  ", args, q, vectors, (top_s, top_i, tid))
+
+
+def sweep(index, label: str, args, q: np.ndarray, vectors, exact: tuple) -> None:
+    """An IVF index at every ``--nprobe`` and ``--refine``: time and recall of each."""
+    import faiss
+
+    for nprobe in args.nprobe:
+        faiss.extract_index_ivf(index).nprobe = nprobe
+        for depth in args.refine:
+            t = time.perf_counter()
+            found = refined(index, q, vectors, depth)
+            ms = (time.perf_counter() - t) * 1000 / len(q)
+            print(
+                f"{label}nprobe {nprobe}, refine {depth}: {ms:.2f} ms  "
+                f"{measures(found, q, vectors, *exact)}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
