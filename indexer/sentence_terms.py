@@ -110,9 +110,6 @@ class Shared:
     def arrays(self, name: str) -> dict[str, np.ndarray]:
         return {f"{name}.of": self.of, **self.lists.arrays(name)}
 
-    def save(self, directory: Path, name: str) -> None:
-        _save(directory, self.arrays(name))
-
     @classmethod
     def load(cls, directory: Path, name: str) -> Shared:
         lists = Csr.read_by_position(directory, name)

@@ -660,14 +660,10 @@ def _sentence_terms(
 
 def _by_first(values: np.ndarray) -> np.ndarray:
     """Each value's number among the distinct values, numbered in order of first use."""
-    _, inverse = _inverse(values)
-    if not len(inverse):
-        return inverse
-    first = np.full(int(inverse.max()) + 1, len(inverse), np.int64)
-    np.minimum.at(first, inverse, np.arange(len(inverse), dtype=np.int64))
+    _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
     rank = np.empty(len(first), np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return rank[inverse]
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[inverse].astype(np.int64)
 
 
 def _sub_expand(lists: Csr, a: int, b: int, table: Csr) -> tuple[np.ndarray, np.ndarray]:
