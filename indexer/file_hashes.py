@@ -62,13 +62,7 @@ class FileHashes:
 
     def save(self) -> None:
         """Write what this run saw (files gone are forgotten); never fails a build."""
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(self._now), encoding="utf-8")
-            tmp.replace(self.path)
-        except OSError:
-            tmp.unlink(missing_ok=True)
+        _write_quietly(self.path, json.dumps(self._now))
 
 
 class ParsedManifest:
@@ -99,10 +93,15 @@ class ParsedManifest:
             text = json.dumps({**record, "entries": entries}, ensure_ascii=False)
         except (TypeError, ValueError):
             return
-        tmp = self.memo.with_name(f".{self.memo.name}.{os.getpid()}")
-        try:
-            self.memo.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(self.memo)
-        except OSError:
-            tmp.unlink(missing_ok=True)
+        _write_quietly(self.memo, text)
+
+
+def _write_quietly(path: Path, text: str) -> None:
+    """``text`` to ``path`` whole or not at all; a cache that cannot be written is no error."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
