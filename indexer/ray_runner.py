@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
 import pickle
 from collections.abc import Iterator, Sequence
 
@@ -25,6 +24,7 @@ from beleidszoeker.errors import RayUnavailableError
 from indexer.build import Progress
 from indexer.embedders import Embedder, get_embedder
 from indexer.ocr import Ocr
+from indexer.pool import machine_cpus
 from indexer.reading import EmbedBatches, ReadResult, ReadTask, read_document
 
 INSTALL_HINT = (
@@ -73,7 +73,7 @@ class RayRunner:
             try:
                 quiet = {"logging_level": logging.WARNING, "include_dashboard": False}
                 if self.address == LOCAL:
-                    ray.init(num_cpus=_machine_cpus(), **quiet)
+                    ray.init(num_cpus=machine_cpus(), **quiet)
                 else:
                     ray.init(address=self.address, **quiet)
             except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -181,10 +181,3 @@ def _spec_of(embedder: Embedder) -> str:
     if isinstance(embedder, SentenceTransformerEmbedder):
         return f"{ST_PREFIX}{embedder.path}"
     raise RayUnavailableError(f"The embedder {embedder.name!r} cannot be sent to Ray workers.")
-
-
-def _machine_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
