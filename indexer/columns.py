@@ -27,7 +27,7 @@ import numpy as np
 from indexer.checksums import hashed_open, save_npy
 from indexer.cleaning import CleanText
 from indexer.offsets import OffsetRuns
-from indexer.rows import ByteFile, RowFile
+from indexer.rows import ByteFile, RowFile, mapped
 from indexer.schema import Chunk
 
 CHUNKS = "chunks"
@@ -44,11 +44,6 @@ _COLUMNS = (
 )
 _NO_PAGE = -1
 _BLOCK = 4096  # rows read at once by a full pass over the passages
-
-
-def _mapped(path: Path) -> np.ndarray:
-    """A ``.npy`` file memory-mapped read-only, as a plain array (cheaper to index)."""
-    return np.asarray(np.load(path, mmap_mode="r"))
 
 
 class Strings(Sequence[str]):
@@ -74,7 +69,7 @@ class Strings(Sequence[str]):
         # The blob read by position, not mapped: a mapped string brings the page-cache folio
         # around it into the server's resident memory (gigabytes of text at 1M passages).
         # The offsets, 8 bytes a string, stay mapped.
-        return cls(ByteFile(directory / f"{name}.bin"), _mapped(directory / f"{name}.npy"))
+        return cls(ByteFile(directory / f"{name}.bin"), mapped(directory / f"{name}.npy"))
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
@@ -200,10 +195,10 @@ class TextStore(Mapping[str, CleanText]):
 
     def __init__(self, directory: Path, document_ids: Sequence[str]) -> None:
         self._texts = Strings.load(directory, "clean")
-        self._starts = _mapped(directory / "runs_starts.npy")
-        self._values = _mapped(directory / "runs_values.npy")
-        self._bounds = _mapped(directory / "runs_bounds.npy")
-        self._lengths = _mapped(directory / "lengths.npy")
+        self._starts = mapped(directory / "runs_starts.npy")
+        self._values = mapped(directory / "runs_values.npy")
+        self._bounds = mapped(directory / "runs_bounds.npy")
+        self._lengths = mapped(directory / "lengths.npy")
         self._row = {d: i for i, d in enumerate(document_ids)}
         if len(self._texts) != len(self._row) or len(self._lengths) != len(self._row):
             raise ValueError("the cleaned texts do not match the documents")

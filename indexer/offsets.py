@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.rows import NPY_HEADERS
+
 
 class OffsetRuns:
     """``offsets[i]`` for a cleaned position ``i``, from the starts of runs of +1 steps."""
@@ -59,7 +61,7 @@ class OffsetRuns:
 
     @classmethod
     def load(cls, path: Path) -> OffsetRuns:
-        with np.load(path) as data:
+        with NPY_HEADERS, np.load(path) as data:  # its arrays' headers are parsed here
             return cls(data["starts"], data["values"], int(data["length"]))
 
 

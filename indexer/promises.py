@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from indexer import promise_rules
 from indexer.promise_model import PromiseModel
+from indexer.rows import load_npy
 from indexer.schema import Chunk, Document
 from indexer.sections import SEPARATOR
 from indexer.sentences import Sentence, split_sentences
@@ -124,14 +125,14 @@ def vectors_bytes(vectors: np.ndarray) -> bytes:
 
 def read_vectors(index_path: Path | None) -> np.ndarray | None:
     try:
-        return np.load(index_path / VECTORS) if index_path else None
+        return load_npy(index_path / VECTORS) if index_path else None
     except FileNotFoundError:
         return None
 
 
 def parse_vectors(raw: bytes | None) -> np.ndarray | None:
     """The promise vectors of a build as its store gives them (None: none)."""
-    return None if raw is None else np.load(io.BytesIO(raw))
+    return None if raw is None else load_npy(io.BytesIO(raw))
 
 
 def parse_promises(raw: bytes | None) -> list[Promise]:

@@ -13,10 +13,32 @@ and dropped first under memory pressure, but outside the process.
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+# numpy parses a .npy header with ``ast.literal_eval``, and CPython 3.11 counts the depth
+# of the ASTs it builds in one counter shared by every thread (python/cpython#106905): a
+# server loading a new build while an add read the previous build's arrays failed with
+# "AST constructor recursion depth mismatch". Beleidszoeker parses its headers one at a time.
+NPY_HEADERS = threading.RLock()
+
+
+def load_npy(source: Any, mmap_mode: str | None = None) -> Any:
+    """``np.load`` of a ``.npy`` file (a path or a file object), its header parsed under
+    ``NPY_HEADERS``."""
+    with NPY_HEADERS:
+        return np.load(source, mmap_mode=mmap_mode)
+
+
+def mapped(path: str | Path) -> np.ndarray:
+    """A ``.npy`` file memory-mapped read-only, as a plain array over the map: indexing a
+    ``np.memmap`` costs microseconds more per row; only the pages read are ever loaded."""
+    return np.asarray(load_npy(path, "r"))
+
 
 # Rows closer than this many bytes apart are read in one call, the gap read and dropped:
 # a system call costs about as much as copying a few kilobytes from the page cache.
@@ -33,7 +55,7 @@ class RowFile:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        with open(self.path, "rb") as f:
+        with open(self.path, "rb") as f, NPY_HEADERS:
             version = np.lib.format.read_magic(f)
             if version == (1, 0):
                 shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)

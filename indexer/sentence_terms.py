@@ -33,7 +33,7 @@ import numpy as np
 
 from indexer.checksums import save_npy
 from indexer.keyword import Decompounder, terms
-from indexer.rows import RowFile
+from indexer.rows import RowFile, mapped
 from indexer.schema import Chunk, Document
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
 from indexer.sentences import split_sentences
@@ -216,12 +216,6 @@ def _copy(src: int, dst, offset: int, count: int) -> None:
             raise OSError(f"{count} bytes short of a file being copied")
         offset += n
         count -= n
-
-
-def mapped(path: Path) -> np.ndarray:
-    """A ``.npy`` file memory-mapped, as a plain array over the map: indexing a
-    ``np.memmap`` costs microseconds more per row; only the pages read are ever loaded."""
-    return np.asarray(np.load(path, mmap_mode="r"))
 
 
 @dataclass

@@ -33,7 +33,7 @@ from indexer import vectors as ann
 from indexer.cleaning import CleanText
 from indexer.columns import CHUNKS, TEXTS, ChunkTable, TextStore
 from indexer.keyword import KeywordIndex
-from indexer.rows import RowFile
+from indexer.rows import RowFile, load_npy, mapped
 from indexer.schema import Chunk, Document
 from indexer.segments import (
     BASE,
@@ -681,7 +681,7 @@ def _load_segment(path: Path, entry: dict[str, Any], ann_indexes: bool = True) -
     if (folder / "sentence_rows.npy").exists():
         # Mapped: code across the project computes on them as arrays; 37 MB of rows (read
         # by every sentence search) and 75 MB of spans (read by the promise register) at 1M.
-        rows, spans = _mapped(folder / "sentence_rows.npy"), _mapped(folder / "sentence_spans.npy")
+        rows, spans = mapped(folder / "sentence_rows.npy"), mapped(folder / "sentence_spans.npy")
         s_vectors = RowFile(folder / "sentence_vectors.npy")
         s_index = faiss.read_index(str(folder / "sentences.faiss")) if ann_indexes else None
         if s_index is not None:
@@ -712,12 +712,6 @@ def _word_table(folder: Path) -> WordTable | None:
     return WordTable.load(folder / WORDS_FOLDER) if (folder / WORDS_FOLDER).is_dir() else None
 
 
-def _mapped(path: Path) -> np.ndarray:
-    """A ``.npy`` file memory-mapped read-only, as a plain array: indexing a ``np.memmap``
-    costs microseconds more per row, and scoring indexes hundreds of rows per question."""
-    return np.asarray(np.load(path, mmap_mode="r"))
-
-
 def _save_array(path: Path, array: np.ndarray, dtype: type) -> None:
     """A plain ``.npy`` file (no pickle), so it can be memory-mapped when loaded.
 
@@ -738,7 +732,7 @@ def _save_array(path: Path, array: np.ndarray, dtype: type) -> None:
 def _whole_npy(array: np.memmap) -> bool:
     """Whether ``array`` is the whole of the ``.npy`` file it maps (not a slice of it)."""
     try:
-        on_disk = np.load(array.filename, mmap_mode="r")
+        on_disk = load_npy(array.filename, "r")
     except (OSError, ValueError):
         return False
     return on_disk.shape == array.shape and on_disk.dtype == array.dtype and array.offset == (

@@ -36,9 +36,10 @@ import numpy as np
 from indexer.checksums import save_npy
 from indexer.keyword import BM25_B, BM25_K1, Decompounder, _stemmer, words
 from indexer.pool import ordered_map
+from indexer.rows import mapped
 from indexer.schema import Chunk, Document
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
-from indexer.sentence_terms import Csr, SentenceTerms, Shared, _transpose, mapped
+from indexer.sentence_terms import Csr, SentenceTerms, Shared, _transpose
 
 FOLDER = "words"
 EMPTY_TOKEN = "∅"  # bm25s needs a token in every passage (indexer.keyword.KeywordIndex)

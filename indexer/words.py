@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.rows import NPY_HEADERS
+
 
 @dataclass(frozen=True)
 class Box:
@@ -42,7 +44,7 @@ class WordBoxes:
 
     @classmethod
     def load(cls, path: Path) -> WordBoxes:
-        with np.load(path) as data:
+        with NPY_HEADERS, np.load(path) as data:  # its arrays' headers are parsed here
             return cls(data["spans"], data["pages"], data["boxes"])
 
     def __len__(self) -> int:

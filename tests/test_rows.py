@@ -86,3 +86,27 @@ def test_reading_rows_does_not_map_the_file_into_the_process(tmp_path: Path) -> 
     for _ in range(5):
         assert rows[ids].sum() == ids.size * 96
     assert _rss_file_kb() - before < 2_048
+
+
+def test_npy_headers_are_parsed_one_thread_at_a_time(tmp_path):
+    """numpy parses a header with ast, which CPython 3.11 cannot do in two threads at once
+    (python/cpython#106905): every load of ours waits for the others' headers."""
+    import threading
+
+    from indexer.rows import NPY_HEADERS, load_npy, mapped
+
+    np.save(tmp_path / "a.npy", np.arange(3))
+    done: list = []
+
+    def load_all() -> None:
+        done.append(mapped(tmp_path / "a.npy"))
+        done.append(load_npy(tmp_path / "a.npy"))
+        done.append(RowFile(tmp_path / "a.npy")[0:3])
+
+    with NPY_HEADERS:
+        loader = threading.Thread(target=load_all)
+        loader.start()
+        loader.join(0.3)
+        assert not done and loader.is_alive()  # waiting for the header lock
+    loader.join(10)
+    assert [a.tolist() for a in done] == [[0, 1, 2]] * 3

@@ -171,7 +171,8 @@ def test_the_shipped_settings_load_an_index_whose_files_are_all_hashed(fixture_s
 def test_a_spliced_array_is_saved_as_np_insert_gives_it(tmp_path, at):
     """An add writes the previous build's key words with its entries put in, by copying
     the old file's bytes around them (sentence_terms.Spliced), not through memory."""
-    from indexer.sentence_terms import Spliced, mapped
+    from indexer.rows import mapped
+    from indexer.sentence_terms import Spliced
 
     source = np.arange(100, 107, dtype=np.int32)
     np.save(tmp_path / "old.npy", source)

@@ -27,6 +27,7 @@ from indexer import vectors as ann
 from indexer.cleaning import CleanText
 from indexer.keyword import Decompounder, terms
 from indexer.offsets import OffsetRuns
+from indexer.rows import load_npy
 from indexer.schema import Chunk, Document
 from indexer.sentence_terms import FOLDER as TERMS_FOLDER
 from indexer.sentence_terms import SentenceTerms
@@ -360,7 +361,7 @@ class PostgresStore(IndexStore):
                 (self.version, prefix + "%"),
             )
             arrays = {
-                name[len(prefix) :].removesuffix(".npy"): np.load(io.BytesIO(data))
+                name[len(prefix) :].removesuffix(".npy"): load_npy(io.BytesIO(data))
                 for name, data in found
             }
             self._terms = SentenceTerms.from_arrays(arrays)
