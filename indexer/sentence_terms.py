@@ -4,11 +4,15 @@ Answers weigh sentences by the question's words they hold, their neighbours' and
 passage's context (section name, document title). Built at start-up as Python sets and
 dicts per sentence this took minutes and gigabytes at millions of sentences; here it is
 computed once while indexing and stored as compressed-sparse-row arrays of term ids, which
-a server reads only for the passages a question touches. The arrays with an entry per
-sentence or per occurrence (gigabytes at a million passages) are read by position
+a server reads only for the passages a question touches. The lists of term ids (an entry
+per occurrence: gigabytes at a million passages) are read by position
 (``indexer.rows.RowFile``), so the page-cache folios around what a question reads do not
-become the server's memory; those with an entry per passage or per term (and the
-vocabulary, searched by bisection) are memory-mapped:
+become the server's memory. The rest is memory-mapped: the vocabulary (searched by
+bisection), the arrays with an entry per passage or per term, and the four with an entry
+per sentence (starts, ends, vector rows, where a sentence's terms start). Those four are
+188 MB at a million passages, all of it the server's at worst, but a question reads them
+for thousands of sentences: read by position they cost five system calls a passage, a
+tenth of a search's time.
 
     vocabulary.npy           the term of each id, sorted (fixed-width unicode: bisectable)
     first.npy                int64 (n_passages + 1): passage p holds sentences first[p]:first[p+1]
@@ -84,11 +88,10 @@ class Csr:
         return cls(mapped(directory / f"{name}.ptr.npy"), mapped(directory / f"{name}.ids.npy"))
 
     @classmethod
-    def read_by_position(cls, directory: Path, name: str, ptr_too: bool = False) -> Csr:
-        """The ids read by position; ``ptr`` too with ``ptr_too`` (an entry per sentence),
-        else mapped: what a server reads a few lists of per question."""
-        ptr = directory / f"{name}.ptr.npy"
-        return cls(RowFile(ptr) if ptr_too else mapped(ptr), RowFile(directory / f"{name}.ids.npy"))
+    def read_by_position(cls, directory: Path, name: str) -> Csr:
+        """The ids read by position, ``ptr`` mapped: what a server reads a few lists of
+        per question."""
+        return cls(mapped(directory / f"{name}.ptr.npy"), RowFile(directory / f"{name}.ids.npy"))
 
 
 @dataclass
@@ -224,9 +227,9 @@ class SentenceTerms:
 
     vocabulary: np.ndarray  # str, sorted
     first: np.ndarray
-    starts: np.ndarray | RowFile
-    ends: np.ndarray | RowFile
-    vector_rows: np.ndarray | RowFile
+    starts: np.ndarray
+    ends: np.ndarray
+    vector_rows: np.ndarray
     sentence_terms: Csr
     postings: Csr
     context_terms: Csr
@@ -246,19 +249,10 @@ class SentenceTerms:
 
     @classmethod
     def load(cls, directory: Path) -> SentenceTerms:
-        """Nothing read at load: per sentence by position, per passage mapped."""
-
-        def rows(name: str) -> RowFile:
-            return RowFile(directory / f"{name}.npy")
-
-        lists = {
-            n: Csr.read_by_position(directory, n, ptr_too=n == "sentence_terms") for n in _LISTS
-        }
-        return cls(
-            mapped(directory / "vocabulary.npy"), mapped(directory / "first.npy"),
-            rows("starts"), rows("ends"), rows("vector_rows"), **lists,
-            section_terms=Shared.load(directory, "section_terms"),
-        )  # fmt: skip
+        """Nothing read at load: the lists' ids by position, the rest mapped."""
+        arrays = [mapped(directory / f"{name}.npy") for name in _ARRAYS]
+        lists = {n: Csr.read_by_position(directory, n) for n in _LISTS}
+        return cls(*arrays, **lists, section_terms=Shared.load(directory, "section_terms"))
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SentenceTerms:

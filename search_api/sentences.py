@@ -118,8 +118,8 @@ class _Sentences(Sequence):
     """``table.sentences[i]``: one sentence, made when asked for (recent ones kept).
 
     A question reads the sentences of the passages it retrieved, passage by passage: a
-    passage's sentences are made together, from one read of each array (the per-sentence
-    arrays are read by position, a system call each), and kept together.
+    passage's sentences are made together, their key words from one read by position,
+    and kept together.
     """
 
     def __init__(self, table: SentenceTable) -> None:

@@ -26,12 +26,12 @@ def table(fixture_index):
 def test_the_build_writes_the_arrays_and_a_load_reads_them_on_demand(fixture_index, table):
     index = fixture_index.index
     assert (index.path / FOLDER / "postings.ids.npy").is_file()
-    # Per sentence and per occurrence: read by position; per passage: mapped from the file.
+    # Per occurrence: read by position; per sentence and per passage: mapped from the file.
     assert isinstance(index.terms.postings.ids, RowFile)
-    assert isinstance(index.terms.sentence_terms.ptr, RowFile)
-    assert isinstance(index.terms.starts, RowFile)
-    assert not index.terms.first.flags.owndata
-    assert not index.terms.first.flags.writeable
+    assert isinstance(index.terms.sentence_terms.ids, RowFile)
+    for mapped in (index.terms.first, index.terms.starts, index.terms.sentence_terms.ptr):
+        assert not mapped.flags.owndata
+        assert not mapped.flags.writeable
     assert table.arrays is index.terms  # the table is a view, nothing rebuilt
     assert len(table.sentences) == len(index.sentences.rows)
 

@@ -249,10 +249,6 @@ _READ_BY_POSITION = (
     "chunks/text.bin",
     "chunks/ids.bin",
     "texts/clean.bin",
-    "sentence_terms/starts.npy",
-    "sentence_terms/ends.npy",
-    "sentence_terms/vector_rows.npy",
-    "sentence_terms/sentence_terms.ptr.npy",
     *(f"sentence_terms/{n}.ids.npy" for n in
       ("sentence_terms", "postings", "context_terms", "passage_terms", "section_terms")),
     "keyword/data.csc.index.npy",
