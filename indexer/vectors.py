@@ -48,8 +48,9 @@ def spec_for(n: int, config: VectorIndexConfig, part: str = "passages") -> dict[
         spec.update(ef_construction=config.ef_construction, ef_search=config.ef_search)
     if factory.startswith("IVF"):
         spec.update(nprobe=config.nprobe)
-    if config.refine:
-        spec.update(refine=config.refine)
+    refine = config.sentence_refine if part == "sentences" else config.refine
+    if refine:
+        spec.update(refine=refine)
     return spec
 
 

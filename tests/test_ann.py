@@ -46,14 +46,16 @@ def test_a_factory_without_a_graph_records_no_graph_parameters():
 
 
 def test_the_default_factory_gets_lists_by_size_nprobe_and_refine():
-    config = VectorIndexConfig(nprobe=12, refine=150)
+    config = VectorIndexConfig(nprobe=12, refine=150, sentence_refine=450)
 
     assert ann.spec_for(50_000, config) == {"factory": "Flat", "n": 50_000}
     spec = ann.spec_for(1_000_000, config)
     assert spec["factory"] == "IVF1024,SQ8"
     assert (spec["nprobe"], spec["refine"]) == (12, 150)
     assert "ef_search" not in spec
-    assert ann.spec_for(9_400_000, config, "sentences")["factory"] == "IVF4096,SQ4"
+    sentences = ann.spec_for(9_400_000, config, "sentences")
+    assert sentences["factory"] == "IVF4096,SQ4"
+    assert (sentences["nprobe"], sentences["refine"]) == (12, 450)
     assert [ann.nlist_for(n) for n in (10, 100_000, 1_000_000)] == [16, 256, 1024]
 
 
@@ -96,7 +98,7 @@ def test_hnsw_finds_what_exact_search_finds(factory):
 def test_ivf_finds_what_exact_search_finds_and_holds_codes_not_vectors(part):
     vectors = _unit(6000)
     queries = _unit(50, seed=1)
-    config = VectorIndexConfig(threshold=0, nprobe=64, refine=100)
+    config = VectorIndexConfig(threshold=0, nprobe=64, refine=100, sentence_refine=100)
     spec = ann.spec_for(len(vectors), config, part)  # 64 lists: every one visited
     index = ann.build(vectors, spec)
     exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
@@ -118,6 +120,9 @@ def test_without_refine_an_ann_index_keeps_its_own_order():
     query = _unit(1, seed=4)[0]
     spec = ann.spec_for(len(vectors), VectorIndexConfig(threshold=0, refine=0))
     assert "refine" not in spec
+    assert "refine" not in ann.spec_for(
+        len(vectors), VectorIndexConfig(threshold=0, sentence_refine=0), "sentences"
+    )
 
     found = ann.search(ann.build(vectors, spec), spec, vectors, query, 10)
 
@@ -247,7 +252,7 @@ def test_an_ivf_build_records_lists_nprobe_and_refine_and_a_load_reads_them_back
     tmp_path, cache_dir, monkeypatch
 ):
     monkeypatch.setattr(ann, "MIN_TRAINED", 20)  # the fixture corpus: 30 sentences, 7 passages
-    config = VectorIndexConfig(threshold=0, nprobe=5, refine=40, exact_below=0)
+    config = VectorIndexConfig(threshold=0, nprobe=5, refine=30, sentence_refine=40, exact_below=0)
     settings = make_settings(
         FIXTURE_CORPUS, tmp_path / "index", cache_dir, chunk_size=400, chunk_overlap=60, ann=config
     )
