@@ -20,7 +20,7 @@ from search_api.per_index import store_of
 from search_api.question import QuestionInfo, analyse
 from search_api.ranker import PassageRanker, get_ranker
 from search_api.sentences import sentence_table
-from search_api.threads import one_blas_thread
+from search_api.threads import beside, one_blas_thread
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "keyword")
 
@@ -244,8 +244,9 @@ class Searcher:
         question its best passage covers: a question in other words than the documents
         ("te dikke inwoners" for "obesitas", or English) gets keyword hits on its common
         words only, and those should not push the passages found by meaning down."""
+        keyword_later = beside(self._keyword, query, depth, rows)
         dense = self._dense(query, depth, rows)
-        keyword = self._keyword(query, depth, rows)
+        keyword = keyword_later.result()
         keyword_weight = self.keyword_weight(query, keyword)
         fused: dict[int, float] = {}
         rrf_k = self.ranking.rrf_k
