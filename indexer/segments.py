@@ -301,7 +301,7 @@ def search(
     """Global rows (or sentence ids) of the ``k`` vectors nearest ``query`` over all segments.
 
     Each segment is searched with its masked rows excluded (an ID selector, or exact
-    scoring for a narrow filter: ``indexer.vectors.search``); the lists are merged by the
+    scoring for a narrow filter: ``indexer.vectors.nearest``); the lists are merged by the
     exact inner product from the stored vectors, which a single index would rank by too.
     """
     q = np.ascontiguousarray(query, np.float32).reshape(1, -1)
@@ -319,11 +319,9 @@ def search(
         if index is None or not index.ntotal or not len(allowed_ids):
             continue
         whole = rows is None and not s.deleted
-        ids = ann.search(index, spec, vectors, q, min(k, len(allowed_ids)),
-                         None if whole else allowed_ids)  # fmt: skip
-        ids = np.asarray(ids, np.int64)
-        scores = np.asarray(vectors[ids], np.float32) @ q[0]
-        found.append((_global_ids(layout, i, ids, sentences), scores))
+        ids, scores = ann.nearest(index, spec, vectors, q, min(k, len(allowed_ids)),
+                                  None if whole else allowed_ids)  # fmt: skip
+        found.append((_global_ids(layout, i, np.asarray(ids, np.int64), sentences), scores))
     if not found:
         return np.zeros(0, np.int64)
     ids = np.concatenate([f[0] for f in found])

@@ -134,7 +134,21 @@ def search(
     k: int,
     allowed: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The ids of the (about) ``k`` vectors nearest ``query``, only among ``allowed`` if given.
+    """The ids of the (about) ``k`` vectors nearest ``query``, only among ``allowed`` if given
+    (``nearest`` without the scores)."""
+    return nearest(index, spec, vectors, query, k, allowed)[0]
+
+
+def nearest(
+    index: Any,
+    spec: dict[str, Any],
+    vectors: np.ndarray,
+    query: np.ndarray,
+    k: int,
+    allowed: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ids of the (about) ``k`` vectors nearest ``query``, only among ``allowed`` if given,
+    and their inner products with it computed from ``vectors`` (float32).
 
     A flat index filters exactly with an ID selector. An ANN index does too for a broad
     filter (HNSW skips the excluded vectors while walking the graph, IVF while scanning its
@@ -142,12 +156,14 @@ def search(
     documents) is scored exactly from ``vectors``, because a search that may meet only a
     few allowed vectors can miss them. An ANN index with ``refine`` returns that many
     candidates, re-scored exactly from ``vectors``: its compact codes only choose them.
+    The scores of re-scored candidates come from that re-scoring, not from reading their
+    rows again: each row read is a system call, or a read from disk.
     """
     import faiss
 
     q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
     if k <= 0 or (allowed is not None and allowed.size == 0):
-        return np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
     ann = spec.get("factory", FLAT) != FLAT
     if ann and allowed is not None and allowed.size <= spec.get("exact_below", 0):
         return _exact(np.asarray(allowed, np.int64), vectors, q[0], k)
@@ -160,14 +176,24 @@ def search(
     found = ids[0][ids[0] >= 0]
     if ann and spec.get("refine"):
         return _exact(np.sort(found), vectors, q[0], k)
-    return found[:k]
+    found = found[:k]
+    return found, _scores(vectors, found, q[0])
 
 
-def _exact(ids: np.ndarray, vectors: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
-    """The ``k`` of ``ids`` nearest ``q`` by their stored vectors, ties in id order (ids
-    come sorted, so a mapped file is read forwards)."""
-    scores = np.asarray(vectors[ids], np.float32) @ q
-    return ids[np.argsort(-scores, kind="stable")[:k]]
+def _exact(
+    ids: np.ndarray, vectors: np.ndarray, q: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` of ``ids`` nearest ``q`` by their stored vectors and their scores, ties in
+    id order (ids come sorted, so a file is read forwards)."""
+    scores = _scores(vectors, ids, q)
+    best = np.argsort(-scores, kind="stable")[:k]
+    return ids[best], scores[best]
+
+
+def _scores(vectors: np.ndarray, ids: np.ndarray, q: np.ndarray) -> np.ndarray:
+    if not len(ids):
+        return np.zeros(0, np.float32)
+    return np.asarray(vectors[ids], np.float32) @ q
 
 
 def _ann_params(index: Any, spec: dict[str, Any], depth: int, selector: Any = None) -> Any:
