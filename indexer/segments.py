@@ -298,7 +298,16 @@ class SegmentTexts(Mapping[str, CleanText]):
 def search(
     layout: Layout, query: np.ndarray, k: int, rows: np.ndarray | None, sentences: bool
 ) -> np.ndarray:
-    """Global rows (or sentence ids) of the ``k`` vectors nearest ``query`` over all segments.
+    """Global rows (or sentence ids) of the ``k`` vectors nearest ``query`` over all segments
+    (``nearest`` without the scores)."""
+    return nearest(layout, query, k, rows, sentences)[0]
+
+
+def nearest(
+    layout: Layout, query: np.ndarray, k: int, rows: np.ndarray | None, sentences: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Global rows (or sentence ids) of the ``k`` vectors nearest ``query`` over all segments,
+    and their inner products with it.
 
     Each segment is searched with its masked rows excluded (an ID selector, or exact
     scoring for a narrow filter: ``indexer.vectors.nearest``); the lists are merged by the
@@ -323,11 +332,11 @@ def search(
                                   None if whole else allowed_ids)  # fmt: skip
         found.append((_global_ids(layout, i, np.asarray(ids, np.int64), sentences), scores))
     if not found:
-        return np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
     ids = np.concatenate([f[0] for f in found])
     scores = np.concatenate([f[1] for f in found])
     order = np.lexsort((ids, -scores))[:k]  # ties: the lower row first, as one index would
-    return ids[order]
+    return ids[order], scores[order]
 
 
 def _global_ids(layout: Layout, i: int, local: np.ndarray, sentences: bool) -> np.ndarray:

@@ -127,33 +127,61 @@ class Searcher:
         if k <= 0:
             return []
         depth = min(n, max(k, self.ranking.candidates))
-        candidates = {int(i) for i in self.store.dense_passages(q, depth, rows)}
+        found, scores = self.store.dense_passage_hits(q, depth, rows)
+        passage = {} if scores is None else dict(zip(found.tolist(), scores.tolist(), strict=True))
+        candidates = {int(i) for i in found}
+        best: dict[int, float] = {}
         if self.store.n_sentences:
             s_depth = min(4 * depth, self.store.n_sentences)
-            candidates.update(int(r) for r in self.store.dense_sentences(q, s_depth, rows))
+            found, scores = self.store.dense_sentence_hits(q, s_depth, rows)
+            candidates.update(int(r) for r in found)
+            # The nearest sentences hold every sentence nearer than the last of them, so a
+            # passage among them has its best sentence among them (an ANN index may have
+            # missed a nearer one): its sentences need not be read again.
+            if scores is not None:
+                for row, score in zip(found.tolist(), scores.tolist(), strict=True):
+                    best[row] = max(score, best.get(row, score))
         rows_read = sorted(candidates)
-        scored = list(zip(rows_read, self._dense_scores(q, rows_read), strict=True))
+        scored = list(zip(rows_read, self._dense_scores(q, rows_read, passage, best), strict=True))
         scored.sort(key=lambda item: (-item[1], item[0]))
         return scored[:k]
 
-    def _dense_scores(self, q: np.ndarray, rows: list[int]) -> list[float]:
-        """Each passage's dense score: its own vector and its best sentence's."""
-        passage, best, _ = self._similarities(q, rows, mean=False)
+    def _dense_scores(
+        self,
+        q: np.ndarray,
+        rows: list[int],
+        passage_known: dict[int, float],
+        best_known: dict[int, float],
+    ) -> list[float]:
+        """Each passage's dense score: its own vector and its best sentence's, each read
+        from the vectors unless already known."""
+        passage = np.array([passage_known.get(r, np.nan) for r in rows], np.float64)
+        missing = np.isnan(passage)
+        if missing.any():
+            at = [r for r, m in zip(rows, missing.tolist(), strict=True) if m]
+            passage[missing] = (self.store.passage_vectors(at) @ q).astype(np.float64)
+        best = np.array([best_known.get(r, np.nan) for r in rows], np.float64)
+        missing = np.isnan(best)
+        if missing.any():
+            at = [r for r, m in zip(rows, missing.tolist(), strict=True) if m]
+            best[missing] = self._similarities(q, at, mean=False, passage=passage[missing])[1]
         share = self.ranking.sentence_weight
         return [float(v) for v in (1 - share) * passage + share * best]
 
     def _similarities(
-        self, q: np.ndarray, rows: list[int], mean: bool = True
+        self, q: np.ndarray, rows: list[int], mean: bool = True, passage: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(passage, best sentence, mean sentence) similarity of each passage to ``q``, as
         the sentence table stores a passage's sentences (vectors read in two round trips);
         a passage without sentence vectors counts as its own sentence. ``mean=False``
         leaves the mean at the passage's similarity: dense search scores hundreds of
-        candidates by their best sentence and needs no mean."""
+        candidates by their best sentence and needs no mean. ``passage``: the passages'
+        similarities when already known."""
         if not rows:
             empty = np.zeros(0, np.float64)
             return empty, empty, empty
-        passage = (self.store.passage_vectors(rows) @ q).astype(np.float64)
+        if passage is None:
+            passage = (self.store.passage_vectors(rows) @ q).astype(np.float64)
         if not self.store.n_sentences:
             return passage, passage.copy(), passage.copy()
         terms = sentence_table(self.store).arrays

@@ -107,6 +107,20 @@ class IndexStore(ABC):
     def dense_sentences(self, query: np.ndarray, k: int, rows: np.ndarray | None) -> np.ndarray:
         """Passage rows of the ``k`` sentences nearest to ``query``, among ``rows``' sentences."""
 
+    def dense_passage_hits(
+        self, query: np.ndarray, k: int, rows: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``dense_passages`` and each passage's inner product with ``query``, as
+        ``passage_vectors`` gives it (None: the store does not have them at hand)."""
+        return self.dense_passages(query, k, rows), None
+
+    def dense_sentence_hits(
+        self, query: np.ndarray, k: int, rows: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``dense_sentences`` (a passage row per sentence) and each sentence's inner
+        product with ``query``, as ``sentence_vectors`` gives it (or None)."""
+        return self.dense_sentences(query, k, rows), None
+
     @abstractmethod
     def passage_vectors(self, rows: Sequence[int]) -> np.ndarray:
         """float32 (len(rows), dim), L2-normalised."""

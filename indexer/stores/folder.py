@@ -81,24 +81,35 @@ class FolderStore(IndexStore):
         return self.index.keyword.coverage(query, np.asarray(rows, dtype=np.int64))
 
     def dense_passages(self, query: np.ndarray, k: int, rows: np.ndarray | None) -> np.ndarray:
-        if self.index.layout is not None:
-            return segments.search(self.index.layout, query, k, rows, sentences=False)
-        q = query.reshape(1, -1)
-        return ann.search(self.index.dense, self._specs["passages"], self.index.vectors, q, k, rows)
+        return self.dense_passage_hits(query, k, rows)[0]
 
     def dense_sentences(self, query: np.ndarray, k: int, rows: np.ndarray | None) -> np.ndarray:
+        return self.dense_sentence_hits(query, k, rows)[0]
+
+    def dense_passage_hits(
+        self, query: np.ndarray, k: int, rows: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.index.layout is not None:
+            return segments.nearest(self.index.layout, query, k, rows, sentences=False)
+        q = query.reshape(1, -1)
+        spec = self._specs["passages"]
+        return ann.nearest(self.index.dense, spec, self.index.vectors, q, k, rows)
+
+    def dense_sentence_hits(
+        self, query: np.ndarray, k: int, rows: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         sentences = self.index.sentences
         if self.index.layout is not None:
-            ids = segments.search(self.index.layout, query, k, rows, sentences=True)
-            return np.asarray(sentences.rows[ids], np.int64)
+            ids, scores = segments.nearest(self.index.layout, query, k, rows, sentences=True)
+            return np.asarray(sentences.rows[ids], np.int64), scores
         if sentences is None or not sentences.dense.ntotal:
-            return np.zeros(0, np.int64)
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
         allowed = None if rows is None else np.flatnonzero(np.isin(sentences.rows, rows))
         q = query.reshape(1, -1)
         k = min(k, sentences.dense.ntotal)
         spec = self._specs["sentences"]
-        ids = ann.search(sentences.dense, spec, sentences.vectors, q, k, allowed)
-        return np.asarray(sentences.rows[ids], np.int64)
+        ids, scores = ann.nearest(sentences.dense, spec, sentences.vectors, q, k, allowed)
+        return np.asarray(sentences.rows[ids], np.int64), scores
 
     def passage_vectors(self, rows: Sequence[int]) -> np.ndarray:
         return self.index.vectors[np.asarray(rows, dtype=np.int64)]
