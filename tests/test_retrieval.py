@@ -285,3 +285,28 @@ def test_normalize_query_treats_none_as_empty():
 def test_unknown_mode_is_refused(fixture_index):
     with pytest.raises(ValueError, match="hybrid"):
         fixture_index.search(WATERSTOF, 5, "semantic")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("candidates", [2, 100])
+@pytest.mark.parametrize("question", [WATERSTOF, PARAPHRASE, "Which projects are about hydrogen?"])
+def test_dense_scores_taken_from_the_vector_searches_equal_those_read_from_the_vectors(
+    fixture_index, monkeypatch, candidates, question
+):
+    ranking = RankingConfig(candidates=candidates)  # 2: some candidates' sentences unsearched
+    searcher = Searcher(fixture_index.store, fixture_index.embedder, ranking)
+    taken = searcher.search(question, 5, "dense")
+    store = searcher.store
+    # The store's searches without their scores (as a store that has none gives them):
+    # every score is read from the vectors.
+    for name in ("dense_passage_hits", "dense_sentence_hits"):
+        found = getattr(store, name)
+        monkeypatch.setattr(
+            store, name, lambda q, k, rows, found=found: (found(q, k, rows)[0], None)
+        )
+    read = searcher.search(question, 5, "dense")
+
+    assert len(taken) == 5
+    assert [h.chunk.id for h in taken] == [h.chunk.id for h in read]
+    # BLAS sums a row's products in an order that depends on the row's place in the matrix
+    # multiplied: the same vector's score may differ in its last bit (float32).
+    assert [h.score for h in taken] == pytest.approx([h.score for h in read], rel=1e-6, abs=0)
