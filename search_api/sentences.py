@@ -97,8 +97,12 @@ class SentenceTable:
         return self.term_id(term) is not None
 
     def terms_of(self, ids: np.ndarray) -> frozenset[str]:
-        vocabulary = self.arrays.vocabulary
-        return frozenset(str(vocabulary[i]) for i in ids)
+        return frozenset(self.words_of(ids))
+
+    def words_of(self, ids: np.ndarray) -> list[str]:
+        """The key words of these term ids, in one gather (a word at a time was a tenth of
+        a search's time at a million passages)."""
+        return self.arrays.vocabulary[np.asarray(ids, np.int64)].tolist()
 
     def window(self, sentence_id: int) -> frozenset[str]:
         """Key words of a sentence, its neighbours in the passage and the passage's context."""
@@ -147,6 +151,7 @@ class _Sentences(Sequence):
         ptr = np.asarray(a.sentence_terms.ptr[lo : hi + 1], np.int64)
         ids = np.asarray(a.sentence_terms.ids[int(ptr[0]) : int(ptr[-1])])
         bounds = (ptr - ptr[0]).tolist()
+        words = self._table.words_of(ids)
         text = self._table.chunks[row].text
         return tuple(
             IndexedSentence(
@@ -154,7 +159,7 @@ class _Sentences(Sequence):
                 start,
                 end,
                 text[start:end],
-                self._table.terms_of(ids[bounds[k] : bounds[k + 1]]),
+                frozenset(words[bounds[k] : bounds[k + 1]]),
                 None if vector < 0 else vector,
             )
             for k, (start, end, vector) in enumerate(zip(starts, ends, vectors, strict=True))
