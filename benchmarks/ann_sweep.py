@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.rows import RowFile, load_npy
+
 K = 10
 EPSILON = 0.01  # ann-benchmarks' "Epsilon 0.01 Recall", as in scale_bench
 
@@ -81,16 +83,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--factory", nargs="*", default=[])
     parser.add_argument("--nprobe", type=int, nargs="*", default=[32, 64])
     parser.add_argument("--refine", type=int, nargs="*", default=[300, 1000])
+    parser.add_argument(
+        "--no-texts",
+        action="store_true",
+        help="skip telling each sentence's source text (a product of every sentence with every "
+        "source sentence: hours at a million passages)",
+    )
     args = parser.parse_args(argv)
     build = args.index.resolve()
     src = np.load(args.source)
     q = src["query_vectors"].astype(np.float32)
     name = "sentence_vectors.npy" if args.part == "sentences" else "vectors.npy"
-    vectors = np.load(build / name, mmap_mode="r")
+    # Read by position, not mapped: mapped, the 14 GB of a million passages' sentence
+    # vectors became this process's memory and pushed the index out of the page cache.
+    vectors = RowFile(build / name)
     top_s, top_i = exact_top(q, vectors, 50)
-    if args.part == "sentences":
+    if args.part == "sentences" and not args.no_texts:
         tid = text_ids(vectors, src["vectors"].astype(np.float32))
-    else:  # a passage mixes several source sentences: each is its own text
+    else:  # a passage mixes several source sentences (or --no-texts): each is its own text
         tid = np.arange(len(vectors), dtype=np.int32)
     counts = np.bincount(tid)
     distinct = np.array([len(set(tid[r[:K]].tolist())) for r in top_i])
@@ -123,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     from beleidszoeker.config import VectorIndexConfig
     from indexer import vectors as ann
 
+    vectors = load_npy(build / name, mmap_mode="r")  # a build reads every row
     for factory in args.factory:
         spec = ann.spec_for(len(vectors), VectorIndexConfig(threshold=0, factory=factory))
         t = time.perf_counter()
