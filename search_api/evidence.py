@@ -170,6 +170,12 @@ class QuestionTerms:
         """Weighted share of the question's words in ``found`` (a compound's parts count)."""
         return _coverage(self.words, found)
 
+    @property
+    def asked(self) -> frozenset[str]:
+        """Every term ``coverage`` looks for: the words' stems and their compounds' parts.
+        ``coverage(found)`` equals ``coverage(found & asked)``."""
+        return frozenset(t for stem, parts, _ in self.words for t in (stem, *parts))
+
     def topic_coverage(self, found: frozenset[str]) -> float | None:
         """Weighted share of the topic words in ``found``; None when there are none."""
         return _coverage(self.topic, found) if self.topic else None

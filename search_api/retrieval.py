@@ -307,9 +307,16 @@ class Searcher:
         depth, weight = self.ranking.proximity_depth, self.ranking.proximity_weight
         # The passages' texts in one read (a database store keeps them for the table).
         self.store.passages([row for row, _ in ranked[:depth]])
+        asked = qterms.asked
+        # Windows holding the same question words cover it alike: each set scored once.
+        covered: dict[frozenset[str], float] = {}
         scored = []
         for row, score in ranked[:depth]:
-            near = max((qterms.coverage(table.window(s)) for s in table.by_row[row]), default=0)
+            near = 0.0
+            for held in table.windows_holding(row, asked):
+                if held not in covered:
+                    covered[held] = qterms.coverage(held)
+                near = max(near, covered[held])
             scored.append((row, score + weight * near))
         scored.sort(key=lambda item: (-item[1], item[0]))
         return scored + ranked[depth:]

@@ -197,3 +197,18 @@ def test_a_lists_size_is_its_length_without_reading_it(fixture_index):
         len(postings[t]) for t in range(len(postings))
     ]
     assert sum(postings.size(t) for t in range(len(postings))) == len(postings.ids) > 0
+
+
+@pytest.mark.parametrize("pick", ["first sentence", "two words", "nothing"])
+def test_windows_holding_are_the_windows_cut_to_the_words_asked(table, pick):
+    asked = {
+        "first sentence": table.sentences[0].terms | {"onbekendwoord"},
+        "two words": frozenset({"waterstof", "onbekendwoord"}),
+        "nothing": frozenset(),
+    }[pick]
+    some = 0
+    for row in range(len(table.by_row)):
+        held = table.windows_holding(row, asked)
+        assert held == [table.window(i) & asked for i in table.by_row[row]]
+        some += sum(bool(h) for h in held)
+    assert bool(some) == (pick != "nothing")  # the words known stand somewhere
