@@ -25,7 +25,7 @@ from indexer.keyword import STEMMER, KeywordIndex
 from indexer.pages import give_back_freed
 from indexer.pool import ordered_map, worker_count
 from indexer.reading import LocalRunner, ReadTask, Runner, document_record
-from indexer.schema import Chunk, Document
+from indexer.schema import Chunk, Document, embed_text
 from indexer.segments import Layout, Segment, SegmentChunks
 from indexer.sentences import sentence_places
 from indexer.store import (
@@ -614,8 +614,20 @@ class _EmbedTexts(Sequence[str]):
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
-            return [self._chunks[j].embed_text() for j in range(*i.indices(len(self)))]
+            start, stop, step = i.indices(len(self))
+            if step != 1:
+                return [self[j] for j in range(start, stop, step)]
+            return list(map(embed_text, *_texts(self._chunks, start, max(start, stop))))
         return self._chunks[i].embed_text()
+
+
+def _texts(chunks: Sequence[Chunk], start: int, stop: int) -> tuple[list[str], list[str]]:
+    """Section titles and texts of passages ``start`` to ``stop``: read as columns from
+    a spilled build's table, without making each ``Chunk``."""
+    if isinstance(chunks, ChunkTable):
+        return chunks.text_block(start, stop)
+    part = chunks[start:stop]
+    return [c.section for c in part], [c.text for c in part]
 
 
 class _SentenceTexts(Sequence[str]):
@@ -630,7 +642,15 @@ class _SentenceTexts(Sequence[str]):
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+            start, stop, step = i.indices(len(self))
+            if step != 1 or stop <= start:
+                return [self[j] for j in range(start, stop, step)]
+            # A round's passages read as one run of rows, not one passage per sentence.
+            rows = self._rows[start:stop]
+            first = int(rows[0])
+            texts = _texts(self._chunks, first, int(rows[-1]) + 1)[1]
+            places = zip((rows - first).tolist(), self._spans[start:stop].tolist(), strict=True)
+            return [texts[r][a:b] for r, (a, b) in places]
         start, end = self._spans[i].tolist()
         return self._chunks[int(self._rows[i])].text[start:end]
 
