@@ -105,15 +105,15 @@ def build_index(
     optimize: bool = False,
 ) -> BuildReport:
     """Index ``settings.corpus_dir`` into ``settings.index_dir`` (see ``_build_index``)."""
-    with scratch(settings.index_dir) as work:
+    with scratch(settings.index_dir) as work, ann.beside() as beside:
         try:
-            return _build_index(settings, work, progress, force, runner, optimize)
+            return _build_index(settings, work, beside, progress, force, runner, optimize)
         except _Untrusted as damaged:
             problems = damaged.problems
     # A file of the previous build the run needed whole was damaged: as when its load
     # finds damage, nothing of it is reused (this is rare: the load checks the rest).
-    with scratch(settings.index_dir) as work:
-        return _build_index(settings, work, progress, force, runner, optimize, problems)
+    with scratch(settings.index_dir) as work, ann.beside() as beside:
+        return _build_index(settings, work, beside, progress, force, runner, optimize, problems)
 
 
 class _Untrusted(Exception):
@@ -127,6 +127,7 @@ class _Untrusted(Exception):
 def _build_index(
     settings: Settings,
     work: Path,
+    beside: ann.Beside,
     progress: Progress | None = None,
     force: bool = False,
     runner: Runner | None = None,
@@ -142,7 +143,8 @@ def _build_index(
     A file that cannot be read is skipped with its reason; the others are still indexed.
     When no file can be indexed at all, the existing index is left as it was. ``runner``
     does the reading and embedding (here, or on a Ray cluster); everything else, and the
-    write, is the same either way.
+    write, is the same either way. ``beside`` builds a whole build's large vector indexes
+    in a thread while the keyword statistics and the promise register are made.
     """
     progress = progress or Progress()
     runner = runner or LocalRunner(settings.embed_batch_chars)
@@ -328,6 +330,12 @@ def _build_index(
     )  # fmt: skip
     live_words = [LiveWords(word_table, np.arange(len(chunks)), np.arange(len(rows)),
                             new_ids if kept is not None else list(documents))]  # fmt: skip
+    building = {}
+    if kept is None:  # after the pool of tokenisers: the other core is free from here on
+        for part, part_vectors in (("passages", vectors), ("sentences", sentence_vectors)):
+            spec = ann.spec_for(len(part_vectors), settings.ann, part)
+            if (started := beside.start(part_vectors, spec)) is not None:
+                building[part] = started
     plan = None
     new_places = (rows, spans)  # the new segment's sentences, in its own rows
     if kept is not None:
@@ -402,6 +410,7 @@ def _build_index(
         },
     }
     data = IndexData(manifest, documents, chunks, vectors, keyword, sentences, terms)
+    data.building = building
     data.files = register_files
     data.word_table = word_table
     report.index_path = write_index(settings.index_dir, data, texts, words, plan)
