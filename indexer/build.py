@@ -17,7 +17,7 @@ from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError, IndexDama
 from indexer import corpus, word_patch, word_tables
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
-from indexer.columns import CHUNKS, TEXTS, ChunkTable, TextStore
+from indexer.columns import CHUNKS, TEXTS, ChunkTable, TextStore, sections_and_texts
 from indexer.embedders import get_embedder
 from indexer.file_hashes import NAME as HASHES_FILE
 from indexer.file_hashes import FileHashes
@@ -597,7 +597,7 @@ def _sentences(
     sliced from their passages when read (at a million passages, lists of 9.4M Python
     pairs and strings took gigabytes)."""
     n = len(chunks)
-    blocks = ([[chunks[i].text for i in range(a, min(a + _SPLIT_BLOCK, n))]]
+    blocks = ([sections_and_texts(chunks, a, min(a + _SPLIT_BLOCK, n))[1]]
               for a in range(0, n, _SPLIT_BLOCK))  # fmt: skip
     counts, places = [np.zeros(0, np.int32)], [np.zeros((0, 2), np.int32)]
     for c, p in ordered_map(sentence_places, blocks, workers if n > _SPLIT_BLOCK else 1):
@@ -626,17 +626,8 @@ class _EmbedTexts(Sequence[str]):
             start, stop, step = i.indices(len(self))
             if step != 1:
                 return [self[j] for j in range(start, stop, step)]
-            return list(map(embed_text, *_texts(self._chunks, start, max(start, stop))))
+            return list(map(embed_text, *sections_and_texts(self._chunks, start, max(start, stop))))
         return self._chunks[i].embed_text()
-
-
-def _texts(chunks: Sequence[Chunk], start: int, stop: int) -> tuple[list[str], list[str]]:
-    """Section titles and texts of passages ``start`` to ``stop``: read as columns from
-    a spilled build's table, without making each ``Chunk``."""
-    if isinstance(chunks, ChunkTable):
-        return chunks.text_block(start, stop)
-    part = chunks[start:stop]
-    return [c.section for c in part], [c.text for c in part]
 
 
 class _SentenceTexts(Sequence[str]):
@@ -657,7 +648,7 @@ class _SentenceTexts(Sequence[str]):
             # A round's passages read as one run of rows, not one passage per sentence.
             rows = self._rows[start:stop]
             first = int(rows[0])
-            texts = _texts(self._chunks, first, int(rows[-1]) + 1)[1]
+            texts = sections_and_texts(self._chunks, first, int(rows[-1]) + 1)[1]
             places = zip((rows - first).tolist(), self._spans[start:stop].tolist(), strict=True)
             return [texts[r][a:b] for r, (a, b) in places]
         start, end = self._spans[i].tolist()
