@@ -38,6 +38,9 @@ STAGES = {
     ("columns.py", "write"): "write passage and text columns",
     ("vectors.py", "_training_sample"): "FAISS train",
     ("vectors.py", "build"): "FAISS add",
+    # A large build's indexes are built in a thread beside the stages before the write
+    # (their CPU counts in those stages): here the build waits for what is left of them.
+    ("store.py", "_vector_index"): "FAISS, waiting for the indexes built beside",
     ("store.py", "_save_array"): "write arrays",
     ("word_tables.py", "save"): "write word tables",
     ("keyword.py", "save"): "write keyword index",

@@ -17,7 +17,7 @@ from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError, IndexDama
 from indexer import corpus, word_patch, word_tables
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
-from indexer.columns import CHUNKS, TEXTS, ChunkTable, TextStore
+from indexer.columns import CHUNKS, TEXTS, ChunkTable, TextStore, sections_and_texts
 from indexer.embedders import get_embedder
 from indexer.file_hashes import NAME as HASHES_FILE
 from indexer.file_hashes import FileHashes
@@ -25,7 +25,7 @@ from indexer.keyword import STEMMER, KeywordIndex
 from indexer.pages import give_back_freed
 from indexer.pool import ordered_map, worker_count
 from indexer.reading import LocalRunner, ReadTask, Runner, document_record
-from indexer.schema import Chunk, Document
+from indexer.schema import Chunk, Document, embed_text
 from indexer.segments import Layout, Segment, SegmentChunks
 from indexer.sentences import sentence_places
 from indexer.store import (
@@ -105,15 +105,15 @@ def build_index(
     optimize: bool = False,
 ) -> BuildReport:
     """Index ``settings.corpus_dir`` into ``settings.index_dir`` (see ``_build_index``)."""
-    with scratch(settings.index_dir) as work:
+    with scratch(settings.index_dir) as work, ann.beside() as beside:
         try:
-            return _build_index(settings, work, progress, force, runner, optimize)
+            return _build_index(settings, work, beside, progress, force, runner, optimize)
         except _Untrusted as damaged:
             problems = damaged.problems
     # A file of the previous build the run needed whole was damaged: as when its load
     # finds damage, nothing of it is reused (this is rare: the load checks the rest).
-    with scratch(settings.index_dir) as work:
-        return _build_index(settings, work, progress, force, runner, optimize, problems)
+    with scratch(settings.index_dir) as work, ann.beside() as beside:
+        return _build_index(settings, work, beside, progress, force, runner, optimize, problems)
 
 
 class _Untrusted(Exception):
@@ -127,6 +127,7 @@ class _Untrusted(Exception):
 def _build_index(
     settings: Settings,
     work: Path,
+    beside: ann.Beside,
     progress: Progress | None = None,
     force: bool = False,
     runner: Runner | None = None,
@@ -142,7 +143,8 @@ def _build_index(
     A file that cannot be read is skipped with its reason; the others are still indexed.
     When no file can be indexed at all, the existing index is left as it was. ``runner``
     does the reading and embedding (here, or on a Ray cluster); everything else, and the
-    write, is the same either way.
+    write, is the same either way. ``beside`` builds a whole build's large vector indexes
+    in a thread while the keyword statistics and the promise register are made.
     """
     progress = progress or Progress()
     runner = runner or LocalRunner(settings.embed_batch_chars)
@@ -328,6 +330,12 @@ def _build_index(
     )  # fmt: skip
     live_words = [LiveWords(word_table, np.arange(len(chunks)), np.arange(len(rows)),
                             new_ids if kept is not None else list(documents))]  # fmt: skip
+    building = {}
+    if kept is None:  # after the pool of tokenisers: the other core is free from here on
+        for part, part_vectors in (("passages", vectors), ("sentences", sentence_vectors)):
+            spec = ann.spec_for(len(part_vectors), settings.ann, part)
+            if (started := beside.start(part_vectors, spec)) is not None:
+                building[part] = started
     plan = None
     new_places = (rows, spans)  # the new segment's sentences, in its own rows
     if kept is not None:
@@ -402,6 +410,7 @@ def _build_index(
         },
     }
     data = IndexData(manifest, documents, chunks, vectors, keyword, sentences, terms)
+    data.building = building
     data.files = register_files
     data.word_table = word_table
     report.index_path = write_index(settings.index_dir, data, texts, words, plan)
@@ -588,7 +597,7 @@ def _sentences(
     sliced from their passages when read (at a million passages, lists of 9.4M Python
     pairs and strings took gigabytes)."""
     n = len(chunks)
-    blocks = ([[chunks[i].text for i in range(a, min(a + _SPLIT_BLOCK, n))]]
+    blocks = ([sections_and_texts(chunks, a, min(a + _SPLIT_BLOCK, n))[1]]
               for a in range(0, n, _SPLIT_BLOCK))  # fmt: skip
     counts, places = [np.zeros(0, np.int32)], [np.zeros((0, 2), np.int32)]
     for c, p in ordered_map(sentence_places, blocks, workers if n > _SPLIT_BLOCK else 1):
@@ -614,7 +623,10 @@ class _EmbedTexts(Sequence[str]):
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
-            return [self._chunks[j].embed_text() for j in range(*i.indices(len(self)))]
+            start, stop, step = i.indices(len(self))
+            if step != 1:
+                return [self[j] for j in range(start, stop, step)]
+            return list(map(embed_text, *sections_and_texts(self._chunks, start, max(start, stop))))
         return self._chunks[i].embed_text()
 
 
@@ -630,7 +642,15 @@ class _SentenceTexts(Sequence[str]):
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+            start, stop, step = i.indices(len(self))
+            if step != 1 or stop <= start:
+                return [self[j] for j in range(start, stop, step)]
+            # A round's passages read as one run of rows, not one passage per sentence.
+            rows = self._rows[start:stop]
+            first = int(rows[0])
+            texts = sections_and_texts(self._chunks, first, int(rows[-1]) + 1)[1]
+            places = zip((rows - first).tolist(), self._spans[start:stop].tolist(), strict=True)
+            return [texts[r][a:b] for r, (a, b) in places]
         start, end = self._spans[i].tolist()
         return self._chunks[int(self._rows[i])].text[start:end]
 

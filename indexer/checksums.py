@@ -117,6 +117,21 @@ class RowDigest:
         self._digest.update(memoryview(self._out[start:stop]).cast("B"))
         self._next = stop
 
+    def write(self, start: int, rows: np.ndarray) -> None:
+        """Write ``rows`` into the file from row ``start`` and hash them: through the file,
+        not the mapping, so no page of it is faulted in (or zeroed first) to be copied to."""
+        data = memoryview(np.ascontiguousarray(rows, self._out.dtype)).cast("B")
+        at = self._out.offset + start * self._out.strides[0]
+        with open(self._out.filename, "r+b") as f:
+            done = 0
+            while done < len(data):
+                done += os.pwrite(f.fileno(), data[done:], at + done)
+        if start == self._next:
+            self._digest.update(data)
+            self._next = start + len(rows)
+        else:
+            self._next = -1
+
     def finish(self) -> None:
         """Every row is written: remember the file's digest."""
         if self._next == len(self._out):

@@ -149,11 +149,20 @@ class ChunkTable(Sequence[Chunk]):
         # A full pass (a build, an add) reads blocks of rows: three reads a block, not
         # three a row; and it bypasses the cache, which it would only flush.
         for a in range(0, len(self), _BLOCK):
-            b = min(a + _BLOCK, len(self))
-            columns = self._columns[a:b].tolist()
-            texts, ids = self._texts.block(a, b), self._ids.block(a, b)
-            for values, id_, text in zip(columns, ids, texts, strict=True):
-                yield self._chunk_of(values, id_, text)
+            yield from self._block(a, min(a + _BLOCK, len(self)))
+
+    def text_block(self, a: int, b: int) -> tuple[list[str], list[str]]:
+        """The section titles and texts of rows ``a`` to ``b`` (no ``Chunk`` made: a
+        build's look-ups read them for every passage and sentence)."""
+        sections = self._columns[a:b][:, 1].tolist()
+        return [self._sections[s] for s in sections], self._texts.block(a, b)
+
+    def _block(self, a: int, b: int) -> Iterator[Chunk]:
+        """Rows ``a`` to ``b``, made from one read of each column."""
+        columns = self._columns[a:b].tolist()
+        texts, ids = self._texts.block(a, b), self._ids.block(a, b)
+        for values, id_, text in zip(columns, ids, texts, strict=True):
+            yield self._chunk_of(values, id_, text)
 
     def _make(self, i: int) -> Chunk:
         return self._chunk_of(self._columns[i].tolist(), self._ids[i], self._texts[i])
@@ -245,3 +254,13 @@ class TextStore(Mapping[str, CleanText]):
 
 def _concat(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+
+def sections_and_texts(chunks: Sequence[Chunk], start: int, stop: int) -> tuple[list, list]:
+    """Section titles and texts of passages ``start`` to ``stop``: from a spilled build's
+    table as two columns, without making each ``Chunk`` (a build reads them for every
+    passage several times: millions of objects at a million passages)."""
+    if isinstance(chunks, ChunkTable):
+        return chunks.text_block(start, stop)
+    part = chunks[start:stop]
+    return [c.section for c in part], [c.text for c in part]

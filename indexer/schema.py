@@ -49,4 +49,9 @@ class Chunk(BaseModel):
 
     def embed_text(self) -> str:
         """What the embedder and keyword index see: the section title gives context."""
-        return f"{self.section}\n{self.text}" if self.section else self.text
+        return embed_text(self.section, self.text)
+
+
+def embed_text(section: str, text: str) -> str:
+    """``Chunk.embed_text`` of a passage with this section and text."""
+    return f"{section}\n{text}" if section else text

@@ -17,6 +17,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -85,6 +86,8 @@ class IndexData:
     # A loaded build's segments, in row order (one for a build written whole).
     segments: list[Segment] = field(default_factory=list)
     layout: Layout | None = None  # set when rows span several segments or some are masked
+    # A build's large vector indexes, already being built beside it (``vectors.Beside``).
+    building: dict[str, Future] = field(default_factory=dict)
 
     def clean_text(self, document_id: str) -> CleanText:
         """The cleaned text of a document."""
@@ -180,6 +183,7 @@ class NewSegment:
     sentences: SentenceVectors | None
     specs: dict[str, dict[str, Any]]  # the vector indexes it gets (by its own size)
     word_table: WordTable | None = None  # the words of its texts (indexer/word_tables.py)
+    building: dict[str, Future] = field(default_factory=dict)  # its vector indexes, if started
 
 
 @dataclass
@@ -213,7 +217,7 @@ def write_index(
         if plan is None:
             whole = NewSegment(
                 list(data.documents), list(data.chunks), data.vectors, data.sentences,
-                vector_specs(data.manifest), data.word_table,
+                vector_specs(data.manifest), data.word_table, data.building,
             )  # fmt: skip
             segments = [_write_segment(tmp, BASE, build_id, whole, texts, words)]
         else:
@@ -315,7 +319,7 @@ def _write_segment(
     # The vectors themselves, memory-mapped at load: scoring reads the rows it needs,
     # and an index that stores them compressed (SQ8) or not at all still has them exact.
     _save_array(folder / "vectors.npy", part.vectors, np.float32)
-    index = ann.build(part.vectors, part.specs["passages"])
+    index = _vector_index(part, "passages", part.vectors)
     checksums.write_faiss(index, folder / "dense.faiss")
     if part.word_table is not None:
         part.word_table.save(folder / WORDS_FOLDER)
@@ -326,7 +330,7 @@ def _write_segment(
         _save_array(folder / "sentence_rows.npy", sent.rows, np.int32)
         _save_array(folder / "sentence_spans.npy", np.reshape(sent.spans, (-1, 2)), np.int32)
         _save_array(folder / "sentence_vectors.npy", sent.vectors, np.float32)
-        s_index = ann.build(sent.vectors, part.specs["sentences"])
+        s_index = _vector_index(part, "sentences", sent.vectors)
         checksums.write_faiss(s_index, folder / "sentences.faiss")
     return {
         "id": segment_id,
@@ -337,6 +341,13 @@ def _write_segment(
         "n_sentences": n_sentences,
         "vectors": part.specs,
     }
+
+
+def _vector_index(part: NewSegment, name: str, vectors: np.ndarray) -> Any:
+    """The FAISS index of ``name`` ("passages", "sentences"): the one built beside the
+    build if it was started, else built now."""
+    started = part.building.get(name)
+    return started.result() if started is not None else ann.build(vectors, part.specs[name])
 
 
 def segment_files(rel: str, files: Mapping[str, Any]) -> list[str]:

