@@ -42,9 +42,11 @@ from search_api.scorer import (
 FOLDS = 5
 SEED = 0
 SIMILARITY = FEATURES.index("similarity")
-# What Beleidszoeker promises its users: at most this share of the answerable questions
-# abstained on. The abstain threshold is the highest that keeps to it on dev, out of fold.
-MAX_WRONGLY_ABSTAINED = 0.03
+# Beleidszoeker promises its users to abstain on at most 3% of the answerable questions.
+# The abstain threshold is the highest that abstains on at most this share of them on dev,
+# out of fold: 2%, so questions it never saw (where the share has come out up to 1.2
+# points higher than on dev) still keep to the promise.
+MAX_WRONGLY_ABSTAINED = 0.02
 
 
 @dataclass

@@ -252,6 +252,11 @@ def feature_rows(
             values = matrix[:, _COLUMN[of]]
             spread = max(float(values.max() - np.median(values)), 1e-6)
             matrix[:, _COLUMN[gap]] = np.maximum((values - values.max()) / spread, -GAP_LIMIT)
+        if matrix[:, _COLUMN["words_window"]].max() <= 0:
+            # No candidate holds any of the question's words: none is "the best by words",
+            # each is as far from them as a sentence can be ("De mooiste soep van Nederland!"
+            # for "wat is het recept voor erwtensoep?" was the best of nothing).
+            matrix[:, _COLUMN["words_gap"]] = -GAP_LIMIT
         matrix[:, _COLUMN["best_words"]] = matrix[:, _COLUMN["words_window"]].max()
         matrix[:, _COLUMN["best_similarity"]] = matrix[:, _COLUMN["similarity"]].max()
         matrix[:, _COLUMN["best_subject"]] = matrix[:, _COLUMN["subject_window"]].max()

@@ -29,9 +29,11 @@ MODEL_FILE = "sentence_scorer.joblib"
 ABSTAINER_FILE = "abstainer.joblib"
 RECORD_FILE = "sentence_scorer.json"
 # What the abstainer reads of a question: how likely its best sentence is and how far ahead
-# of the next, how many candidates it has, that sentence's evidence, and the question's own
-# (words or names the documents never use). Not the question's form: whether it asks "how
-# many" says nothing about whether the documents answer it.
+# of the next, how many candidates it has, that sentence's evidence, how high its passage
+# ranks (before and after the passage ranker: an answer found in the 8th passage, with
+# better ones ranked above it, is weaker evidence than one in the first), and the question's
+# own (words or names the documents never use). Not the question's form: whether it asks
+# "how many" says nothing about whether the documents answer it.
 QUESTION_FEATURES: tuple[str, ...] = (
     "log_probability",
     "log_margin",
@@ -54,6 +56,8 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "subject_window",
     "subject_passage",
     "best_subject",
+    "reciprocal_rank",
+    "shown_reciprocal_rank",
 )
 _FROM_ROW = [FEATURES.index(f) for f in QUESTION_FEATURES[3:]]
 _EPSILON = 1e-4

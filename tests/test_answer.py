@@ -228,16 +228,16 @@ def test_real_unanswerable_questions_abstain(real_index, question):
 @pytest.mark.slow
 def test_real_test_split_keeps_its_answer_figures(real_settings, real_index):
     """The sealed test split, answered by the scorer trained on dev: floors that catch a
-    regression (measured 2.7% wrongly abstained, 60% of the unanswerable abstained, 84% of
+    regression (measured 2.7% wrongly abstained, 73% of the unanswerable abstained, 84% of
     the citations and 64% of the answer texts holding gold; the targets are higher, see
-    eval/report.md). The abstain threshold is the highest that abstains on at most 3% of the
+    eval/report.md). The abstain threshold is the highest that abstains on at most 2% of the
     answerable dev questions, so answering comes first and abstaining gets what is left."""
     from eval.answering import run_answer_eval
 
     result = run_answer_eval(real_settings).of_split("test")
 
     assert len(result.wrongly_abstained) <= 0.04 * len(result.answerable)
-    assert result.abstained_ok >= 0.5 * len(result.unanswerable)
+    assert result.abstained_ok >= 0.6 * len(result.unanswerable)
     assert result.share("cited_gold") >= 0.8
     assert result.said_share() >= 0.6
 

@@ -151,3 +151,19 @@ def test_a_person_beside_a_role_word(sentence, in_role):
     question = analyse("wie helpt Gerard Krikken met het haalbaarheidsonderzoek?")
 
     assert person_in_role(sentence, question) is in_role
+
+
+def test_no_candidate_is_the_best_by_words_when_none_holds_any(fixture_index):
+    from search_api.answer import read_question
+    from search_api.features import FEATURES, GAP_LIMIT
+
+    words, gap = FEATURES.index("words_window"), FEATURES.index("words_gap")
+    # "erwtensoep" stands nowhere in the fixture corpus, nor does "recept": every candidate is
+    # equally far from the question's words, none "the best of them" (which looked like an
+    # answer to the scorer).
+    none = read_question(fixture_index, "wat is het recept voor erwtensoep?").features
+    some = read_question(fixture_index, "wanneer trekken de eerste bewoners in de waterstofwijk?")
+
+    assert len(none) and (none[:, words] == 0).all()
+    assert (none[:, gap] == -GAP_LIMIT).all()
+    assert some.features[:, words].max() > 0 and some.features[:, gap].max() == 0.0
