@@ -295,14 +295,6 @@ class SegmentTexts(Mapping[str, CleanText]):
         return None if s is None else s.folder
 
 
-def search(
-    layout: Layout, query: np.ndarray, k: int, rows: np.ndarray | None, sentences: bool
-) -> np.ndarray:
-    """Global rows (or sentence ids) of the ``k`` vectors nearest ``query`` over all segments
-    (``nearest`` without the scores)."""
-    return nearest(layout, query, k, rows, sentences)[0]
-
-
 def nearest(
     layout: Layout, query: np.ndarray, k: int, rows: np.ndarray | None, sentences: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -364,11 +356,10 @@ class MergedIndex:
         """(scores, ids) of the ``k`` nearest per query, as ``faiss.Index.search``."""
         queries = np.asarray(queries, np.float32)
         queries = queries.reshape(-1, queries.shape[-1])
-        vectors = SegmentArray(self._layout, self._sentences)
         scores = np.full((len(queries), k), -np.inf, np.float32)
         ids = np.full((len(queries), k), -1, np.int64)
         for i, q in enumerate(queries):
-            found = search(self._layout, q, k, None, self._sentences)
+            found, found_scores = nearest(self._layout, q, k, None, self._sentences)
             ids[i, : len(found)] = found
-            scores[i, : len(found)] = vectors[found] @ q if len(found) else []
+            scores[i, : len(found)] = found_scores
         return scores, ids
