@@ -14,7 +14,7 @@ import numpy as np
 
 from beleidszoeker.config import Settings
 from beleidszoeker.errors import BeleidszoekerError, EmptyCorpusError, IndexDamagedError
-from indexer import corpus, word_patch, word_tables
+from indexer import corpus, word_patch, word_tables, word_tails
 from indexer import vectors as ann
 from indexer.cleaning import CleanText
 from indexer.columns import CHUNKS, TEXTS, ChunkTable, TextStore, sections_and_texts
@@ -365,24 +365,30 @@ def _build_index(
     progress.message("Trefwoordenindex bouwen")
     # The corpus-wide statistics: the previous build's patched when only what changed
     # need be added and taken out, else merged from the segments' words (no text read).
-    merged = None
+    merged = added = None
     if kept is not None:
-        merged = _patched(previous, kept, live_words[-1] if new_ids else None, new_places,
-                          documents)  # fmt: skip
-    report.patched = merged is not None
-    if merged is None:
-        merged = word_tables.merge(live_words, documents, (rows, spans))
-    keyword = KeywordIndex.from_scores(
-        merged.bm25, merged.bm25_vocab, merged.decompounder, merged.state
-    )
+        what = word_patch.change(previous.segments, kept, live_words[-1] if new_ids else None,
+                                 new_places)  # fmt: skip
+        # An add that masks nothing writes its words after the previous build's.
+        added = word_tails.append(previous, what, documents)
+        if added is None:
+            merged = _patched(previous, what, documents)
+    report.patched = merged is not None or added is not None
+    if added is not None:
+        keyword, terms = previous.keyword, None  # linked from the previous build, not written
+    else:
+        if merged is None:
+            merged = word_tables.merge(live_words, documents, (rows, spans))
+        keyword = KeywordIndex.from_scores(
+            merged.bm25, merged.bm25_vocab, merged.decompounder, merged.state
+        )
+        terms = merged.sentence_terms
     progress.message("Beloften zoeken")
     t_promises = time.perf_counter()
     register_files, promises_meta = _promise_register(
         settings, embedder, documents, texts, chunks, page_starts_of, previous, report
     )
     report.promise_seconds = time.perf_counter() - t_promises
-    # Here, once, rather than at every server start: see indexer/sentence_terms.py.
-    terms = merged.sentence_terms
     manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "embedder": {
@@ -413,6 +419,7 @@ def _build_index(
     data.building = building
     data.files = register_files
     data.word_table = word_table
+    data.added = added
     report.index_path = write_index(settings.index_dir, data, texts, words, plan)
     report.n_chunks = len(chunks)
     report.seconds = time.perf_counter() - t0
@@ -420,18 +427,13 @@ def _build_index(
 
 
 def _patched(
-    previous: IndexData,
-    kept: list[Segment],
-    new: LiveWords | None,
-    places: tuple[np.ndarray, np.ndarray],
-    documents: dict[str, Document],
+    previous: IndexData, what: word_patch.Change, documents: dict[str, Document]
 ) -> word_patch.GlobalTerms | None:
     """The previous build's keyword statistics patched (indexer/word_patch.py), or None."""
-    old = word_patch.Previous.load(previous.path, previous.keyword, previous.terms,
-                                   previous.documents)  # fmt: skip
+    old = word_tails.whole_previous(previous)
     if old is None:  # a build from before the publish state: merged whole once
         return None
-    return word_patch.patch(old, word_patch.change(previous.segments, kept, new, places), documents)
+    return word_patch.patch(old, what, documents)
 
 
 OLD = None  # in ``chunks_of``: the document's passages are those of the previous build

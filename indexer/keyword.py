@@ -6,14 +6,14 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from indexer.rows import RowFile
+from indexer.rows import RowFile, mapped
 
 STEMMER = "dutch"
 # BM25 (bm25s' Lucene variant); the PostgreSQL store computes the same scores in SQL.
@@ -211,6 +211,9 @@ class KeywordIndex:
         self.decompounder = decompounder
         # What the next publish patches (indexer.word_tables.PublishState), saved beside.
         self.state = state
+        # With parts added since the whole publish, their scores are made when asked
+        # (indexer/keyword_parts.py): bm25s' stored ones hold the statistics before.
+        self._chain = None
 
     @classmethod
     def build(cls, texts: list[str]) -> KeywordIndex:
@@ -248,7 +251,10 @@ class KeywordIndex:
             self.state.save(directory)
 
     @classmethod
-    def load(cls, directory: Path) -> KeywordIndex:
+    def load(cls, directory: Path, parts: Sequence[Path] = ()) -> KeywordIndex:
+        """The index in ``directory``, with the pairs of the parts added after it."""
+        if parts:
+            return cls._load_chain(directory, parts)
         import bm25s
 
         vocab = json.loads((directory / "compound_vocabulary.json").read_text(encoding="utf-8"))
@@ -260,6 +266,29 @@ class KeywordIndex:
         for name in ("data", "indices"):
             retriever.scores[name] = RowFile(directory / f"{name}.csc.index.npy")
         return cls(retriever, Decompounder(vocab))
+
+    @classmethod
+    def _load_chain(cls, directory: Path, parts: Sequence[Path]) -> KeywordIndex:
+        from indexer.keyword_parts import Chain, Part, load_compounds
+        from indexer.word_tables import STATE
+
+        index = cls.load(directory)
+        retriever = index._bm25
+        stored = retriever.scores
+        chain = Chain(
+            stored["indices"], stored["indptr"], retriever.vocab_dict,
+            RowFile(directory / f"{STATE}tf.npy"), mapped(directory / f"{STATE}lengths.npy"),
+            [Part.load(p) for p in parts],
+        )  # fmt: skip
+        # The newest part's splitter: what the last publish counted over every passage.
+        index.decompounder = Decompounder(load_compounds(parts[-1]))
+        index._chain = chain
+        index._vocab = chain.terms
+        return index
+
+    @property
+    def n_rows(self) -> int:
+        return self._chain.n if self._chain is not None else self._bm25.scores["num_docs"]
 
     def query_terms(self, query: str) -> list[str]:
         return [t for t in terms(query, self.decompounder) if t in self._vocab]
@@ -280,7 +309,7 @@ class KeywordIndex:
                 postings[term] = self._postings(term)
             return postings[term]
 
-        n = self._bm25.scores["num_docs"]
+        n = self.n_rows
         weighted = query_words(
             query, self.decompounder, lambda t: idf(n, len(posting(t))), self._vocab.__contains__
         )
@@ -289,6 +318,8 @@ class KeywordIndex:
     def _postings(self, term: str) -> np.ndarray:
         """The rows that hold ``term``, ascending (a memory-mapped slice: bm25s stores each
         term's passages in row order)."""
+        if self._chain is not None:
+            return self._chain.postings(term)
         tid = self._bm25.vocab_dict.get(term)
         if tid is None:
             return np.zeros(0, dtype=np.int64)
@@ -299,6 +330,8 @@ class KeywordIndex:
         """Every passage's BM25 score for these terms: bm25s' ``get_scores``, the same sums
         in the same order, without its ``np.add.at`` (a term's passages are distinct, so a
         plain indexed add is exact, and ten times faster over a common word's million)."""
+        if self._chain is not None:
+            return self._chain.scores(query_terms, np.dtype(self._bm25.dtype))
         stored = self._bm25.scores
         data, indices, indptr = stored["data"], stored["indices"], stored["indptr"]
         scores = np.zeros(stored["num_docs"], dtype=np.dtype(self._bm25.dtype))
@@ -311,7 +344,7 @@ class KeywordIndex:
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(row, score) pairs with a positive score, best first; ``mask`` limits the rows."""
         q = self.query_terms(query)
-        n = self._bm25.scores["num_docs"]
+        n = self.n_rows
         if not q or k <= 0:
             return []
         scores = self._scores(q)

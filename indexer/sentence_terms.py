@@ -236,6 +236,20 @@ class SentenceTerms:
     passage_terms: Csr
     section_terms: Shared
 
+    def term_id(self, term: str) -> int | None:
+        """The id of a key word (bisection of the sorted vocabulary), None if unknown."""
+        vocabulary = self.vocabulary
+        i = int(np.searchsorted(vocabulary, term))
+        return i if i < len(vocabulary) and vocabulary[i] == term else None
+
+    def words(self, ids: np.ndarray) -> list[str]:
+        """The key words of these term ids, in one gather."""
+        return self.vocabulary[np.asarray(ids, np.int64)].tolist()
+
+    @property
+    def n_terms(self) -> int:
+        return len(self.vocabulary)
+
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array it is stored as, by file name (without ``.npy``)."""
         out = {n: getattr(self, n) for n in _ARRAYS}

@@ -49,8 +49,11 @@ from indexer.segments import (
 )
 from indexer.sentence_terms import FOLDER as TERMS_FOLDER
 from indexer.sentence_terms import SentenceTerms
+from indexer.term_chain import ChainedTerms
 from indexer.word_tables import FOLDER as WORDS_FOLDER
 from indexer.word_tables import WordTable
+from indexer.word_tails import MANIFEST_KEY as PARTS_KEY
+from indexer.word_tails import PARTS_DIR, Added
 from indexer.words import WordBoxes
 
 # 2: sentence vectors beside the passage vectors; 3: checksums, offsets stored as runs;
@@ -59,8 +62,9 @@ from indexer.words import WordBoxes
 # memory-mapped columns (indexer/columns.py), not parsed at load; 6: segments (manifest
 # "segments", indexer/segments.py), documents masked per segment; 7: each segment's words
 # (indexer/word_tables.py), from which a publish merges the keyword statistics; 8: a
-# section's key words stored once per section, not once per passage
-FORMAT_VERSION = 8
+# section's key words stored once per section, not once per passage; 9: an add's words as
+# a part after the previous build's (manifest "word_parts", indexer/word_tails.py)
+FORMAT_VERSION = 9
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"  # a build being written: <builds>/.tmp-<id>, locked by .tmp-<id>.lock
 
@@ -88,6 +92,9 @@ class IndexData:
     layout: Layout | None = None  # set when rows span several segments or some are masked
     # A build's large vector indexes, already being built beside it (``vectors.Beside``).
     building: dict[str, Future] = field(default_factory=dict)
+    # An add's words as a part after the previous build's (indexer/word_tails.py), written
+    # instead of ``keyword`` and ``terms``.
+    added: Added | None = None
 
     def clean_text(self, document_id: str) -> CleanText:
         """The cleaned text of a document."""
@@ -232,17 +239,26 @@ def write_index(
         # pydantic's serialiser, without indentation: the pretty-printed json.dumps (the
         # pure-Python encoder) took 2 to 3 s for the 115,607 documents of a million passages.
         (tmp / "documents.json").write_bytes(_DOCUMENTS.dump_json(list(data.documents.values())))
-        data.keyword.save(tmp / "keyword")
         for name, content in data.files.items():
             raw = content.encode("utf-8") if isinstance(content, str) else content
             (tmp / name).write_bytes(raw)
-        if data.terms is not None:
-            data.terms.save(tmp / TERMS_FOLDER)
+        added, parts = data.added, []
+        if added is not None:  # the previous words linked, the add's written after them
+            for folder in added.folders():
+                inside = [f for f in source_files if f.startswith(f"{folder}/")]
+                carried.update(_link_files(added.source, tmp, inside, source_files))
+            parts = [*added.before, f"{PARTS_DIR}/{build_id}"]
+            added.write(tmp / parts[-1])
+        else:
+            data.keyword.save(tmp / "keyword")
+            if data.terms is not None:
+                data.terms.save(tmp / TERMS_FOLDER)
         manifest = {
             **data.manifest,
             "format_version": FORMAT_VERSION,
             "build_id": build_id,
             "segments": segments,
+            PARTS_KEY: parts,
         }
         manifest["files"] = {
             rel: carried[rel] if rel in carried else _file_sum(tmp / rel, written=True)
@@ -360,8 +376,13 @@ def segment_files(rel: str, files: Mapping[str, Any]) -> list[str]:
 def _link_segment(source: Path, target: Path, rel: str, files: Mapping[str, Any]) -> dict:
     """Hard-link a segment's files from the previous build: no bytes copied, none hashed
     again (a segment is immutable: its checksums are carried over)."""
+    return _link_files(source, target, segment_files(rel, files), files)
+
+
+def _link_files(source: Path, target: Path, names: Sequence[str], files: Mapping[str, Any]) -> dict:
+    """Hard-link ``names`` from ``source`` into ``target``, their checksums carried over."""
     carried = {}
-    for f in segment_files(rel, files):
+    for f in names:
         dst = target / f
         dst.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -632,8 +653,11 @@ def _load_build(
              "documents": [d.id for d in docs], "vectors": vector_specs(manifest)}
         ]  # fmt: skip
         segments = [_load_segment(path, e, ann_indexes) for e in entries]
-        keyword = KeywordIndex.load(path / "keyword")
-        terms = SentenceTerms.load(path / TERMS_FOLDER) if (path / TERMS_FOLDER).is_dir() else None
+        parts = [path / p for p in manifest.get(PARTS_KEY) or []]
+        keyword = KeywordIndex.load(path / "keyword", [p / "keyword" for p in parts])
+        terms = None
+        if (path / TERMS_FOLDER).is_dir():
+            terms = ChainedTerms.load_parts(path / TERMS_FOLDER, [p / TERMS_FOLDER for p in parts])
         if len(segments) == 1 and not segments[0].deleted:
             # One segment, nothing masked: its arrays are the index's, row for row.
             base = segments[0]

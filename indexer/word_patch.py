@@ -106,17 +106,31 @@ def change(previous_segments: Sequence, kept: Sequence, new: LiveWords | None, p
     )
 
 
-def patch(old: Previous, what: Change, documents: dict[str, Document]) -> GlobalTerms | None:
-    """The global keyword statistics after ``what``, from ``old``; None when an old
-    passage's terms change (then ``word_tables.merge`` computes them whole)."""
-    state = old.state
-    n_old = len(what.keep_rows)
-    if n_old != len(state.lengths) or len(what.keep_sentences) != len(old.terms.starts):
-        return None
+@dataclass
+class Words:
+    """The words of a publish from the previous one's and what changed: every word with its
+    occurrences, the compound splitter they give, each word's terms, and the new segment's
+    passages as lists of word ids with their counts."""
+
+    vocabulary: np.ndarray  # str, sorted
+    counts: np.ndarray  # int64 per word
+    decompounder: Decompounder
+    word_terms: Csr
+    term_vocab: np.ndarray
+    titles: dict[str, list[str]]  # the new documents' title words
+    passages: Csr | None  # the new segment's passages' word ids
+    passage_counts: np.ndarray | None
+
+
+def words_after(state, titles_before: dict[str, str], what: Change,
+                documents: dict[str, Document]) -> Words | None:  # fmt: skip
+    """The words after ``what``, from the previous publish's ``state`` (its ``words``,
+    ``word_counts``, ``word_terms`` and ``term_vocab``); None when a kept document's title
+    changed or an old word's terms did (then everything is counted again)."""
     new = what.new
     new_ids = list(new.document_ids) if new is not None else []
     fresh = set(new_ids)
-    if any(old.titles.get(d) != documents[d].title for d in documents if d not in fresh):
+    if any(titles_before.get(d) != documents[d].title for d in documents if d not in fresh):
         return None  # a kept document's title changed (the corpus manifest): its context did
     titles = {d: words(documents[d].title) for d in new_ids}
     title_words = [w for ws in titles.values() for w in ws]
@@ -128,6 +142,7 @@ def patch(old: Previous, what: Change, documents: dict[str, Document]) -> Global
     counts = np.zeros(len(vocabulary), np.int64)
     counts[np.searchsorted(vocabulary, state.words)] += state.word_counts
     np.subtract.at(counts, np.searchsorted(vocabulary, what.removed_words), what.removed_counts)
+    passages = new_counts = None
     if new is not None:
         t = new.table
         new_words = np.searchsorted(vocabulary, t.vocabulary).astype(np.int64)
@@ -138,6 +153,24 @@ def patch(old: Previous, what: Change, documents: dict[str, Document]) -> Global
     word_terms, term_vocab = _word_terms(vocabulary.tolist(), decompounder)
     if not _same_terms(state, vocabulary, word_terms, term_vocab):
         return None
+    return Words(vocabulary, counts, decompounder, word_terms, term_vocab, titles, passages,
+                 new_counts)  # fmt: skip
+
+
+def patch(old: Previous, what: Change, documents: dict[str, Document]) -> GlobalTerms | None:
+    """The global keyword statistics after ``what``, from ``old``; None when an old
+    passage's terms change (then ``word_tables.merge`` computes them whole)."""
+    state = old.state
+    n_old = len(what.keep_rows)
+    if n_old != len(state.lengths) or len(what.keep_sentences) != len(old.terms.starts):
+        return None
+    new = what.new
+    found = words_after(state, old.titles, what, documents)
+    if found is None:
+        return None
+    vocabulary, counts, decompounder = found.vocabulary, found.counts, found.decompounder
+    word_terms, term_vocab, titles = found.word_terms, found.term_vocab, found.titles
+    passages, new_counts = found.passages, found.passage_counts
 
     # BM25: the kept pairs renumbered, the new segment's appended to each term's list.
     n_kept = int(what.keep_rows.sum())

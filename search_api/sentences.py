@@ -67,10 +67,8 @@ class SentenceTable:
         self.max_idf = idf(self._n, 0)
 
     def term_id(self, term: str) -> int | None:
-        """The id of a key word in the sorted vocabulary (bisection), None if unknown."""
-        vocabulary = self.arrays.vocabulary
-        i = int(np.searchsorted(vocabulary, term))
-        return i if i < len(vocabulary) and vocabulary[i] == term else None
+        """The id of a key word, None if unknown."""
+        return self.arrays.term_id(term)
 
     def idf(self, term: str) -> float:
         tid = self.term_id(term)
@@ -102,7 +100,7 @@ class SentenceTable:
     def words_of(self, ids: np.ndarray) -> list[str]:
         """The key words of these term ids, in one gather (a word at a time was a tenth of
         a search's time at a million passages)."""
-        return self.arrays.vocabulary[np.asarray(ids, np.int64)].tolist()
+        return self.arrays.words(ids)
 
     def window(self, sentence_id: int) -> frozenset[str]:
         """Key words of a sentence, its neighbours in the passage and the passage's context."""
@@ -277,8 +275,7 @@ class TermIds(AbstractSet[str]):
         return tid is not None and bool((self._ids == tid).any())
 
     def __iter__(self) -> Iterator[str]:
-        vocabulary = self._table.arrays.vocabulary
-        return (str(vocabulary[i]) for i in self._ids)
+        return iter(self._table.words_of(self._ids))
 
     def __len__(self) -> int:
         return len(self._ids)

@@ -10,6 +10,8 @@ import numpy as np
 
 from beleidszoeker.config import Settings
 from indexer.build import build_index
+from indexer.keyword import KeywordIndex
+from indexer.keyword_parts import whole as whole_keyword
 from indexer.segments import Layout
 from indexer.store import load_index
 from indexer.word_tables import merge
@@ -25,6 +27,16 @@ def _assert_as_merged(settings: Settings) -> None:
     )
     keyword = index.keyword
     assert keyword.decompounder.vocabulary == expected.decompounder.vocabulary
+    if keyword._chain is not None:  # an add's parts: scored when asked (test_word_tails.py)
+        assert_scores_as(keyword, expected)
+        got_bm25, vocab, tf, lengths = whole_keyword(keyword._chain)
+        assert vocab == expected.bm25_vocab
+        for name in ("indptr", "indices"):
+            assert np.array_equal(got_bm25[name], expected.bm25[name]), name
+        assert np.array_equal(tf, expected.state.tf)
+        assert np.array_equal(lengths, expected.state.lengths)
+        _assert_terms(index.terms, expected.sentence_terms)
+        return
     assert keyword._bm25.vocab_dict == expected.bm25_vocab
     got = keyword._bm25.scores
     assert got["num_docs"] == expected.bm25["num_docs"] == layout.n_passages
@@ -35,11 +47,28 @@ def _assert_as_merged(settings: Settings) -> None:
     state, want = keyword.state or index_state(index), expected.state
     for name in ("tf", "lengths"):
         assert np.array_equal(getattr(state, name), getattr(want, name)), name
-    terms, want_terms = index.terms, expected.sentence_terms
+    _assert_terms(index.terms, expected.sentence_terms)
+
+
+def _assert_terms(terms, want_terms) -> None:
     got_arrays, want_arrays = terms.arrays(), want_terms.arrays()
     assert set(got_arrays) == set(want_arrays)
     for name, array in want_arrays.items():
         assert np.array_equal(got_arrays[name], array), name
+
+
+def assert_scores_as(keyword, expected) -> None:
+    """Every term's BM25 scores and postings as the merged index has them, to the bit."""
+    merged = KeywordIndex.from_scores(expected.bm25, expected.bm25_vocab, expected.decompounder)
+    assert keyword.n_rows == merged.n_rows
+    terms = sorted(t for t in expected.bm25_vocab if t)
+    assert keyword._vocab - {""} == set(terms)
+    for term in terms:
+        got, want = keyword._scores([term]), merged._scores([term])
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32)), term
+        assert np.array_equal(keyword._postings(term), merged._postings(term)), term
+    both = terms[::7]  # several terms at once add up in the same order
+    assert np.array_equal(keyword._scores(both), merged._scores(both))
 
 
 def index_state(index):

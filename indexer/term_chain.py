@@ -1,0 +1,208 @@
+"""The sentence key words of a build with added parts: the previous publish's arrays, then
+each add's, read as one ``SentenceTerms``.
+
+An add appends its sentences, passages and sections after the ones before, so every
+array with an entry per sentence, passage or section is the parts one after the other
+(``indexer.joined.Joined``). Term ids stay what they were: an add's new terms get the ids
+after the last one, its ``vocabulary`` holds only them (sorted, for bisection), and the
+sentences of a term are its list in each part, in order. Answers read words, not ids, so
+they are those of one whole publish of the same documents (tests/test_word_tails.py);
+``whole`` makes that publish's arrays, for what keeps them whole (a database, a fold).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from indexer.joined import Joined
+from indexer.rows import mapped
+from indexer.sentence_terms import _LISTS, Csr, SentenceTerms, Shared, _save
+
+# The arrays of a part, as files (without ``.npy``): a part's ``first`` and the lists'
+# ``ptr`` leave out their first entry (the previous part's last), so they join end to end.
+_PART_ARRAYS = ("vocabulary", "first", "starts", "ends", "vector_rows")
+
+
+class Postings:
+    """The sentences of each term over every part: each part's list, in part order
+    (ascending, as a part's sentences come after the ones before)."""
+
+    def __init__(self, parts: Sequence[Csr]) -> None:
+        self.parts = list(parts)
+
+    def __len__(self) -> int:
+        return max(len(p) for p in self.parts)
+
+    def size(self, tid: int) -> int:
+        return sum(p.size(tid) for p in self.parts if tid < len(p))
+
+    def __getitem__(self, tid: int) -> np.ndarray:
+        found = [np.asarray(p[tid]) for p in self.parts if tid < len(p)]
+        return found[0] if len(found) == 1 else np.concatenate(found)
+
+
+class ChainedTerms(SentenceTerms):
+    """``SentenceTerms`` of a base and the parts added after it (see the module doc)."""
+
+    def __init__(self, base: SentenceTerms, parts: Sequence[SentenceTerms]) -> None:
+        every = [base, *parts]
+        self.vocabularies = [t.vocabulary for t in every]
+        self.term_offsets = np.cumsum([0, *(len(v) for v in self.vocabularies)])
+
+        def lists(name: str) -> Csr:
+            return Csr(Joined.of([getattr(t, name).ptr for t in every]),
+                       Joined.of([getattr(t, name).ids for t in every]))  # fmt: skip
+
+        sections = [t.section_terms for t in every]
+        super().__init__(
+            vocabulary=Joined.of(self.vocabularies),
+            # An entry per passage, searched by bisection at every question: in memory.
+            first=np.concatenate([np.asarray(t.first) for t in every]),
+            starts=Joined.of([t.starts for t in every]),
+            ends=Joined.of([t.ends for t in every]),
+            vector_rows=Joined.of([t.vector_rows for t in every]),
+            sentence_terms=lists("sentence_terms"),
+            postings=Postings([t.postings for t in every]),  # type: ignore[arg-type]
+            context_terms=lists("context_terms"),
+            passage_terms=lists("passage_terms"),
+            section_terms=Shared(
+                Joined.of([s.of for s in sections]),
+                Csr(
+                    Joined.of([s.lists.ptr for s in sections]),
+                    Joined.of([s.lists.ids for s in sections]),
+                ),
+            ),  # fmt: skip
+        )
+        self.n_parts = len(parts)
+
+    def term_id(self, term: str) -> int | None:
+        for k, vocabulary in enumerate(self.vocabularies):
+            i = int(np.searchsorted(vocabulary, term))
+            if i < len(vocabulary) and vocabulary[i] == term:
+                return int(self.term_offsets[k]) + i
+        return None
+
+    def words(self, ids: np.ndarray) -> list[str]:
+        return np.asarray(self.vocabulary.take(np.asarray(ids, np.int64))).tolist()
+
+    @property
+    def n_terms(self) -> int:
+        return int(self.term_offsets[-1])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return whole(self).arrays()
+
+    @classmethod
+    def load_parts(cls, base: Path, parts: Sequence[Path]) -> SentenceTerms:
+        """The base folder's terms and those of each added part's folder."""
+        first = SentenceTerms.load(base)
+        if not parts:
+            return first
+        return cls(first, [_load_part(p) for p in parts])
+
+
+def _load_part(directory: Path) -> SentenceTerms:
+    arrays = [mapped(directory / f"{name}.npy") for name in _PART_ARRAYS]
+    lists = {n: Csr.read_by_position(directory, n) for n in _LISTS}
+    return SentenceTerms(*arrays, **lists, section_terms=Shared.load(directory, "section_terms"))
+
+
+def save_part(directory: Path, part: SentenceTerms) -> None:
+    directory.mkdir(parents=True)
+    _save(directory, part.arrays())
+
+
+def part_after(previous: SentenceTerms, fresh: SentenceTerms) -> SentenceTerms:
+    """``fresh`` (a new segment's key words, numbered on their own) as the part that
+    follows ``previous``: its sentences, passages and sections numbered after
+    ``previous``'s, its terms by ``previous``'s ids, the terms ``previous`` lacks after
+    them, the lists' positions after ``previous``'s lists."""
+    known = np.asarray([previous.term_id(str(t)) is not None for t in fresh.vocabulary], bool)
+    new_terms = np.asarray(fresh.vocabulary)[~known]  # sorted, as fresh's are
+    to_id = np.empty(len(fresh.vocabulary), np.int64)
+    to_id[known] = [previous.term_id(str(t)) for t in np.asarray(fresh.vocabulary)[known]]
+    n_terms = previous.n_terms
+    to_id[~known] = n_terms + np.arange(len(new_terms))
+    n_sentences = len(previous.starts)
+    n_sections = len(previous.section_terms.lists)
+
+    def after(lists: Csr, before: Csr) -> Csr:
+        ids = to_id[np.asarray(lists.ids, np.int64)]
+        lists_ptr = np.asarray(lists.ptr, np.int64)
+        ptr = lists_ptr[1:] + int(before.ptr[len(before.ptr) - 1])
+        # Each list's ids ascending, as a whole publish sorts them.
+        owner = np.repeat(np.arange(len(lists_ptr) - 1), np.diff(lists_ptr))
+        ids = ids[np.lexsort((ids, owner))]
+        return Csr(ptr, ids.astype(np.int32))
+
+    # The sentences of each term of the whole vocabulary so far: fresh's by their new ids.
+    post_ptr = np.asarray(fresh.postings.ptr, np.int64)
+    sizes = np.zeros(n_terms + len(new_terms), np.int64)
+    sizes[to_id] = np.diff(post_ptr)
+    ptr = np.zeros(len(sizes) + 1, np.int64)
+    np.cumsum(sizes, out=ptr[1:])
+    order = np.argsort(to_id, kind="stable")  # fresh's terms in the order of their new ids
+    post_ids = np.concatenate(
+        [np.asarray(fresh.postings.ids[int(post_ptr[t]) : int(post_ptr[t + 1])]) for t in order]
+    ) if len(order) else np.zeros(0, np.int64)  # fmt: skip
+    section = fresh.section_terms
+    return SentenceTerms(
+        vocabulary=new_terms if len(new_terms) else np.zeros(0, "<U1"),
+        first=np.asarray(fresh.first, np.int64)[1:] + n_sentences,
+        starts=np.asarray(fresh.starts, np.int32),
+        ends=np.asarray(fresh.ends, np.int32),
+        vector_rows=(np.asarray(fresh.vector_rows, np.int64) + n_sentences).astype(np.int32),
+        sentence_terms=after(fresh.sentence_terms, previous.sentence_terms),
+        postings=Csr(ptr, (np.asarray(post_ids, np.int64) + n_sentences).astype(np.int32)),
+        context_terms=after(fresh.context_terms, previous.context_terms),
+        passage_terms=after(fresh.passage_terms, previous.passage_terms),
+        section_terms=Shared(
+            (np.asarray(section.of, np.int64) + n_sections).astype(np.int32),
+            after(section.lists, previous.section_terms.lists),
+        ),
+    )
+
+
+def whole(terms: SentenceTerms) -> SentenceTerms:
+    """The arrays a whole publish writes for ``terms``: one sorted vocabulary, term ids by
+    it, each list's ids ascending, each term's sentences in one list."""
+    if not isinstance(terms, ChainedTerms):
+        return terms
+    vocabulary = np.asarray(terms.vocabulary)
+    order = np.argsort(vocabulary, kind="stable")
+    renumber = np.empty(len(order), np.int64)
+    renumber[order] = np.arange(len(order))
+
+    def lists(c: Csr) -> Csr:
+        ptr = np.asarray(c.ptr, np.int64)
+        ids = renumber[np.asarray(c.ids, np.int64)]
+        owner = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+        return Csr(ptr, ids[np.lexsort((ids, owner))].astype(np.int32))
+
+    # Every (term, sentence) pair of every part, in part order: a stable sort by the new
+    # term id keeps each term's sentences ascending.
+    pairs_term, pairs_sentence = [], []
+    for part in terms.postings.parts:
+        ptr = np.asarray(part.ptr, np.int64)
+        pairs_term.append(renumber[np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))])
+        pairs_sentence.append(np.asarray(part.ids, np.int64))
+    term_of, sentence = np.concatenate(pairs_term), np.concatenate(pairs_sentence)
+    by_term = np.argsort(term_of, kind="stable")
+    post_ptr = np.zeros(len(order) + 1, np.int64)
+    np.cumsum(np.bincount(term_of, minlength=len(order)), out=post_ptr[1:])
+    section = terms.section_terms
+    return SentenceTerms(
+        vocabulary=vocabulary[order],
+        first=np.asarray(terms.first, np.int64),
+        starts=np.asarray(terms.starts, np.int32),
+        ends=np.asarray(terms.ends, np.int32),
+        vector_rows=np.asarray(terms.vector_rows, np.int32),
+        sentence_terms=lists(terms.sentence_terms),
+        postings=Csr(post_ptr, sentence[by_term].astype(np.int32)),
+        context_terms=lists(terms.context_terms),
+        passage_terms=lists(terms.passage_terms),
+        section_terms=Shared(np.asarray(section.of, np.int32), lists(section.lists)),
+    )

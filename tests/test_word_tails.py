@@ -1,0 +1,100 @@
+"""An add that masks nothing writes its words as a part after the previous build's
+(indexer/word_tails.py): the previous keyword and key-word files are linked, not written;
+scores, postings and key words read across the parts are those of a whole publish; answers
+are the same as a whole build's; a removal folds the parts back into one publish. Real
+builds on the fixture corpus."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+from conftest import make_settings
+
+from beleidszoeker.config import Settings
+from indexer.build import build_index
+from indexer.joined import Joined
+from indexer.rows import RowFile
+from indexer.store import load_index, read_manifest
+from indexer.term_chain import ChainedTerms
+from search_api.answer import answer_question
+from search_api.engine import get_searcher
+from search_api.retrieval import MODES
+from tests.test_word_patch import _assert_as_merged, _known_words
+
+QUESTIONS = [
+    "welke projecten gaan over waterstof?",
+    "wat heeft de provincie beloofd over snel internet?",
+    "Which projects are about hydrogen?",
+    "hoeveel kost de aanleg van glasvezel?",
+]
+
+
+def _add(settings: Settings, name: str, skip: int) -> None:
+    title, body = _known_words(settings, 2, skip), _known_words(settings, 90, skip + 2)
+    (settings.corpus_dir / name).write_text(f"{title}\n\n{body}.\n", encoding="utf-8")
+
+
+def test_adds_are_parts_read_as_one_publish(copy_settings: Settings, tmp_path):
+    build_index(copy_settings)
+    written = os.stat(copy_settings.index_dir / "keyword" / "indices.csc.index.npy").st_ino
+    for i, name in enumerate(["bekend-een.txt", "bekend-twee.txt"]):
+        _add(copy_settings, name, 10 * i)
+        report = build_index(copy_settings)
+        assert report.added == [name] and report.patched
+        build = copy_settings.index_dir.resolve()
+        parts = read_manifest(build)["word_parts"]
+        assert len(parts) == i + 1 and all((build / p / "keyword").is_dir() for p in parts)
+        # The first publish's keyword files are the same inodes: linked, not written.
+        base = build / "keyword" / "indices.csc.index.npy"
+        assert os.stat(base).st_ino == written
+        _assert_as_merged(copy_settings)
+
+    # The same documents published whole answer every question the same way.
+    whole = make_settings(
+        tmp_path / "whole-corpus", tmp_path / "whole-index", copy_settings.cache_dir,
+        chunk_size=copy_settings.chunk_size, chunk_overlap=copy_settings.chunk_overlap,
+    )  # fmt: skip
+    shutil.copytree(copy_settings.corpus_dir, whole.corpus_dir)
+    build_index(whole)
+    assert not read_manifest(whole.index_dir.resolve())["word_parts"]
+    one, parted = get_searcher(whole), get_searcher(copy_settings)
+    assert parted.store.index.keyword._chain is not None
+    assert isinstance(parted.store.index.terms, ChainedTerms)
+    for question in QUESTIONS + [_known_words(copy_settings, 4, 5)]:
+        for mode in MODES:
+            a = [(h.chunk.id, h.score) for h in parted.search(question, 10, mode)]
+            b = [(h.chunk.id, h.score) for h in one.search(question, 10, mode)]
+            assert [i for i, _ in a] == [i for i, _ in b], (question, mode)
+            assert np.allclose([s for _, s in a], [s for _, s in b], rtol=1e-6)
+        got = answer_question(parted, question).model_dump(exclude={"took_ms"})
+        assert got == answer_question(one, question).model_dump(exclude={"took_ms"}), question
+
+    # A removal masks a document: the parts are folded into one publish again.
+    (copy_settings.corpus_dir / "bekend-een.txt").unlink()
+    report = build_index(copy_settings)
+    assert report.removed == ["bekend-een.txt"] and report.patched
+    assert not read_manifest(copy_settings.index_dir.resolve())["word_parts"]
+    _assert_as_merged(copy_settings)
+    index = load_index(copy_settings.index_dir, copy_settings.embedder)
+    assert index.keyword._chain is None
+
+
+def test_joined_arrays_read_as_their_concatenation(tmp_path):
+    rng = np.random.default_rng(3)
+    parts = [rng.integers(0, 1000, n).astype(np.int32) for n in (5, 0, 7, 1)]
+    np.save(tmp_path / "a.npy", parts[2])
+    parts[2] = RowFile(tmp_path / "a.npy")  # a part read by position
+    joined = Joined(parts)
+    want = np.concatenate([np.asarray(p) for p in parts])
+    assert len(joined) == len(want) and np.array_equal(np.asarray(joined), want)
+    for a in range(len(want) + 1):
+        for b in range(a, len(want) + 2):
+            assert np.array_equal(joined[a:b], want[a:b]), (a, b)
+    assert [int(joined[i]) for i in range(len(want))] == want.tolist()
+    assert int(joined[-1]) == int(want[-1])
+    ids = rng.integers(0, len(want), 40)
+    assert np.array_equal(joined[ids], want[ids])
+    words = Joined([np.asarray(["aa", "b"]), np.asarray(["langer woord"])])
+    assert words[np.asarray([2, 0, 1])].tolist() == ["langer woord", "aa", "b"]
