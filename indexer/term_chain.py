@@ -76,7 +76,7 @@ class ChainedTerms(SentenceTerms):
                 ),
             ),  # fmt: skip
         )
-        self.n_parts = len(parts)
+        self.pieces = every
 
     def term_id(self, term: str) -> int | None:
         for k, vocabulary in enumerate(self.vocabularies):
@@ -168,41 +168,67 @@ def part_after(previous: SentenceTerms, fresh: SentenceTerms) -> SentenceTerms:
 
 def whole(terms: SentenceTerms) -> SentenceTerms:
     """The arrays a whole publish writes for ``terms``: one sorted vocabulary, term ids by
-    it, each list's ids ascending, each term's sentences in one list."""
+    it, each list's ids ascending, each term's sentences in one list.
+
+    The base's terms keep their order in the sorted vocabulary (the added terms fall in
+    between), so its lists, gigabytes at a million passages, stay sorted when renumbered;
+    only the parts' lists are sorted again."""
     if not isinstance(terms, ChainedTerms):
         return terms
+    pieces = terms.pieces
     vocabulary = np.asarray(terms.vocabulary)
     order = np.argsort(vocabulary, kind="stable")
     renumber = np.empty(len(order), np.int64)
     renumber[order] = np.arange(len(order))
+    same = bool(np.array_equal(order, np.arange(len(order))))  # no new term sorts earlier
 
-    def lists(c: Csr) -> Csr:
-        ptr = np.asarray(c.ptr, np.int64)
-        ids = renumber[np.asarray(c.ids, np.int64)]
-        owner = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
-        return Csr(ptr, ids[np.lexsort((ids, owner))].astype(np.int32))
+    def lists(get) -> Csr:
+        base = get(pieces[0])
+        ptrs = [np.asarray(base.ptr, np.int64)]
+        found = np.asarray(base.ids)
+        ids = [found if same else renumber[found].astype(np.int32)]
+        for piece in pieces[1:]:
+            c = get(piece)
+            ptr = np.asarray(c.ptr, np.int64)  # where each list ends, in the joined ids
+            part_ids = renumber[np.asarray(c.ids, np.int64)]
+            bounds = np.r_[0, ptr - (ptrs[-1][-1] if len(ptrs[-1]) else 0)]
+            owner = np.repeat(np.arange(len(ptr)), np.diff(bounds))
+            ids.append(part_ids[np.lexsort((part_ids, owner))].astype(np.int32))
+            ptrs.append(ptr)
+        return Csr(np.concatenate(ptrs), np.concatenate(ids))
 
-    # Every (term, sentence) pair of every part, in part order: a stable sort by the new
-    # term id keeps each term's sentences ascending.
-    pairs_term, pairs_sentence = [], []
-    for part in terms.postings.parts:
-        ptr = np.asarray(part.ptr, np.int64)
-        pairs_term.append(renumber[np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))])
-        pairs_sentence.append(np.asarray(part.ids, np.int64))
-    term_of, sentence = np.concatenate(pairs_term), np.concatenate(pairs_sentence)
-    by_term = np.argsort(term_of, kind="stable")
+    # Each term's sentences: the base's, then each part's (their sentences come after).
+    base = pieces[0].postings
+    base_ptr = np.asarray(base.ptr, np.int64)
+    sizes = np.zeros(len(order), np.int64)
+    sizes[renumber[: len(base_ptr) - 1]] = np.diff(base_ptr)
+    # Where the base's ids end for each term in the new order (an added term: where the
+    # base terms before it end).
+    base_new = renumber[: len(base_ptr) - 1]
+    base_end = base_ptr[np.searchsorted(base_new, np.arange(len(order)), side="right")]
+    at, values, term_of = [], [], []
+    for piece in pieces[1:]:
+        ptr = np.asarray(piece.postings.ptr, np.int64)
+        new_term = renumber[np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))]
+        term_of.append(new_term)
+        values.append(np.asarray(piece.postings.ids, np.int32))
+        sizes += np.bincount(new_term, minlength=len(order))
+    term_of_all = np.concatenate(term_of)
+    by_term = np.argsort(term_of_all, kind="stable")  # parts' order and sentences kept
+    at = base_end[term_of_all[by_term]]
+    post_ids = np.insert(np.asarray(base.ids), at, np.concatenate(values)[by_term])
     post_ptr = np.zeros(len(order) + 1, np.int64)
-    np.cumsum(np.bincount(term_of, minlength=len(order)), out=post_ptr[1:])
-    section = terms.section_terms
+    np.cumsum(sizes, out=post_ptr[1:])
+    section_of = np.asarray(terms.section_terms.of, np.int32)
     return SentenceTerms(
         vocabulary=vocabulary[order],
         first=np.asarray(terms.first, np.int64),
         starts=np.asarray(terms.starts, np.int32),
         ends=np.asarray(terms.ends, np.int32),
         vector_rows=np.asarray(terms.vector_rows, np.int32),
-        sentence_terms=lists(terms.sentence_terms),
-        postings=Csr(post_ptr, sentence[by_term].astype(np.int32)),
-        context_terms=lists(terms.context_terms),
-        passage_terms=lists(terms.passage_terms),
-        section_terms=Shared(np.asarray(section.of, np.int32), lists(section.lists)),
+        sentence_terms=lists(lambda t: t.sentence_terms),
+        postings=Csr(post_ptr, post_ids),
+        context_terms=lists(lambda t: t.context_terms),
+        passage_terms=lists(lambda t: t.passage_terms),
+        section_terms=Shared(section_of, lists(lambda t: t.section_terms.lists)),
     )

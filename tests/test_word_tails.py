@@ -21,6 +21,7 @@ from indexer.term_chain import ChainedTerms
 from search_api.answer import answer_question
 from search_api.engine import get_searcher
 from search_api.retrieval import MODES
+from search_api.sentences import sentence_table
 from tests.test_word_patch import _assert_as_merged, _known_words
 
 QUESTIONS = [
@@ -31,16 +32,22 @@ QUESTIONS = [
 ]
 
 
-def _add(settings: Settings, name: str, skip: int) -> None:
+# Words no document uses, once each: new terms (one sorting before every other) that
+# change no old word's compound split.
+NEW_WORDS = "aabbelflap zuzzelkrom quenzivarium"
+
+
+def _add(settings: Settings, name: str, skip: int, new: str = "") -> None:
     title, body = _known_words(settings, 2, skip), _known_words(settings, 90, skip + 2)
-    (settings.corpus_dir / name).write_text(f"{title}\n\n{body}.\n", encoding="utf-8")
+    text = f"{title}\n\n{body} {new}.\n"
+    (settings.corpus_dir / name).write_text(text, encoding="utf-8")
 
 
 def test_adds_are_parts_read_as_one_publish(copy_settings: Settings, tmp_path):
     build_index(copy_settings)
     written = os.stat(copy_settings.index_dir / "keyword" / "indices.csc.index.npy").st_ino
     for i, name in enumerate(["bekend-een.txt", "bekend-twee.txt"]):
-        _add(copy_settings, name, 10 * i)
+        _add(copy_settings, name, 10 * i, NEW_WORDS if i else "")
         report = build_index(copy_settings)
         assert report.added == [name] and report.patched
         build = copy_settings.index_dir.resolve()
@@ -62,7 +69,8 @@ def test_adds_are_parts_read_as_one_publish(copy_settings: Settings, tmp_path):
     one, parted = get_searcher(whole), get_searcher(copy_settings)
     assert parted.store.index.keyword._chain is not None
     assert isinstance(parted.store.index.terms, ChainedTerms)
-    for question in QUESTIONS + [_known_words(copy_settings, 4, 5)]:
+    assert sentence_table(parted.store).in_corpus("zuzzelkrom")
+    for question in [*QUESTIONS, _known_words(copy_settings, 4, 5), f"wat is {NEW_WORDS}?"]:
         for mode in MODES:
             a = [(h.chunk.id, h.score) for h in parted.search(question, 10, mode)]
             b = [(h.chunk.id, h.score) for h in one.search(question, 10, mode)]
