@@ -149,12 +149,44 @@ def words_after(state, titles_before: dict[str, str], what: Change,
         passages = Csr(np.asarray(t.passage.ptr, np.int64), new_words[t.passage.ids])
         new_counts = np.asarray(t.passage_counts, np.int64)
         np.add.at(counts, passages.ids, new_counts)
-    decompounder = Decompounder(vocabulary[counts >= 2].tolist())
-    word_terms, term_vocab = _word_terms(vocabulary.tolist(), decompounder)
-    if not _same_terms(state, vocabulary, word_terms, term_vocab):
-        return None
+    known = vocabulary[counts >= 2]
+    decompounder = Decompounder(known.tolist())
+    old_words = np.asarray(state.words)
+    if np.array_equal(known, old_words[np.asarray(state.word_counts) >= 2]):
+        # The splitter knows the same words: an old word splits as it did, only the new
+        # words are split (every distinct word took a second at a million passages).
+        word_terms, term_vocab = _with_new_words(state, vocabulary, decompounder)
+    else:
+        word_terms, term_vocab = _word_terms(vocabulary.tolist(), decompounder)
+        if not _same_terms(state, vocabulary, word_terms, term_vocab):
+            return None
     return Words(vocabulary, counts, decompounder, word_terms, term_vocab, titles, passages,
                  new_counts)  # fmt: skip
+
+
+def _with_new_words(state, vocabulary: np.ndarray, decompounder: Decompounder):
+    """``_word_terms(vocabulary)`` from the previous publish's terms of its words and the
+    new words' terms, when the splitter knows the words it knew."""
+    old_words = np.asarray(state.words)
+    is_old = np.zeros(len(vocabulary), bool)
+    is_old[np.searchsorted(vocabulary, old_words)] = True
+    new_terms, new_vocab = _word_terms(vocabulary[~is_old].tolist(), decompounder)
+    old_vocab = np.asarray(state.term_vocab)
+    term_vocab = np.union1d(old_vocab, new_vocab)
+    ptr = np.zeros(len(vocabulary) + 1, np.int64)
+    sizes = np.empty(len(vocabulary), np.int64)
+    old_ptr = np.asarray(state.word_terms.ptr, np.int64)
+    sizes[is_old], sizes[~is_old] = np.diff(old_ptr), np.diff(new_terms.ptr)
+    np.cumsum(sizes, out=ptr[1:])
+    ids = np.empty(int(ptr[-1]), np.int64)
+    for where, lists, vocab in ((is_old, state.word_terms, old_vocab),
+                                (~is_old, new_terms, new_vocab)):  # fmt: skip
+        lists_ptr = np.asarray(lists.ptr, np.int64)
+        owner = np.repeat(np.flatnonzero(where), np.diff(lists_ptr))
+        within = np.arange(int(lists_ptr[-1])) - np.repeat(lists_ptr[:-1], np.diff(lists_ptr))
+        mapped_ids = np.searchsorted(term_vocab, vocab)[np.asarray(lists.ids, np.int64)]
+        ids[ptr[owner] + within] = mapped_ids
+    return Csr(ptr, ids), term_vocab
 
 
 def patch(old: Previous, what: Change, documents: dict[str, Document]) -> GlobalTerms | None:

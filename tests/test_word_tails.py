@@ -106,3 +106,26 @@ def test_joined_arrays_read_as_their_concatenation(tmp_path):
     assert np.array_equal(joined[ids], want[ids])
     words = Joined([np.asarray(["aa", "b"]), np.asarray(["langer woord"])])
     assert words[np.asarray([2, 0, 1])].tolist() == ["langer woord", "aa", "b"]
+
+
+def test_new_words_split_alone_as_a_whole_split_gives():
+    from types import SimpleNamespace
+
+    from indexer.keyword import Decompounder
+    from indexer.word_patch import _with_new_words
+    from indexer.word_tables import _word_terms
+
+    old = np.asarray(sorted(["breedband", "internet", "breedbandinternet", "aansluiting",
+                             "provincie", "drenthe", "waterstof"]))  # fmt: skip
+    counts = np.asarray([2 if w in ("breedband", "internet", "aansluiting") else 1 for w in old])
+    decompounder = Decompounder(old[counts >= 2].tolist())
+    word_terms, term_vocab = _word_terms(old.tolist(), decompounder)
+    state = SimpleNamespace(words=old, word_counts=counts, word_terms=word_terms,
+                            term_vocab=term_vocab)  # fmt: skip
+    # New words, one a compound of known words, one sorting first, one last.
+    vocabulary = np.unique(np.r_[old, ["aaabc", "internetaansluiting", "zwembad"]])
+    got, got_vocab = _with_new_words(state, vocabulary, decompounder)
+    want, want_vocab = _word_terms(vocabulary.tolist(), decompounder)
+    assert np.array_equal(got_vocab, want_vocab)
+    assert np.array_equal(got.ptr, want.ptr) and np.array_equal(got.ids, want.ids)
+    assert decompounder.split("internetaansluiting") == ("internet", "aansluiting")
