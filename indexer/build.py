@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -150,6 +152,8 @@ def _build_index(
     runner = runner or LocalRunner(settings.embed_batch_chars)
     t0 = time.perf_counter()
     report = BuildReport()
+    if settings.promise_register:
+        _load_promise_model_beside()
     # Also when nothing changed: a run killed after its swap left its folder behind.
     remove_abandoned(builds_dir(settings.index_dir))
     # Files unchanged since the last run are not hashed again (--force hashes them all).
@@ -521,6 +525,19 @@ def _register_current(settings: Settings, manifest: dict[str, object]) -> bool:
         return True
     built_with = (manifest.get("promises") or {}).get("model")  # type: ignore[union-attr]
     return built_with == current_id()
+
+
+def _load_promise_model_beside() -> None:
+    """Start loading the promise classifier while the corpus is scanned and the previous
+    build read: scikit-learn's import was a second of every add, after them. A failure is
+    left to ``_promise_register``, which loads it again and says what to do."""
+    from indexer import promise_model
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            promise_model.load()
+
+    threading.Thread(target=load, name="promise-model", daemon=True).start()
 
 
 def _promise_register(
