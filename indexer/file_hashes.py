@@ -37,7 +37,7 @@ class FileHashes:
         self._now: dict[str, list] = {}
 
     def sha256(
-        self, path: Path, hash_file, st: os.stat_result | None = None, key: str | None = None
+        self, path: str | Path, hash_file, st: os.stat_result | None = None, key: str | None = None
     ) -> str:
         """``hash_file(path)``, or the recorded hash when the file is as it was.
 
@@ -46,7 +46,7 @@ class FileHashes:
         """
         if st is None:
             try:
-                st = path.stat()
+                st = os.stat(path)
             except OSError:
                 return hash_file(path)
         key = key or os.path.abspath(path)  # not resolve(): a system call per folder level

@@ -202,6 +202,17 @@ def holding(rows: np.ndarray, posting: np.ndarray) -> np.ndarray:
     return posting[np.minimum(at, len(posting) - 1)] == rows
 
 
+def best(rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The ``k`` best (row, score) with a positive score, by score, then by row (ties
+    in row order, however the scores were found)."""
+    keep = scores > 0
+    if np.count_nonzero(keep) > 4 * k:  # many: only those scored as the k-th or above
+        keep &= scores >= np.partition(scores, len(scores) - k)[len(scores) - k]
+    rows, scores = rows[keep], scores[keep]
+    order = np.lexsort((rows, -scores))[:k]
+    return [(int(r), float(x)) for r, x in zip(rows[order], scores[order], strict=True)]
+
+
 class KeywordIndex:
     """A BM25 index over chunk texts; rows line up with the chunk list."""
 
@@ -276,7 +287,7 @@ class KeywordIndex:
         retriever = index._bm25
         stored = retriever.scores
         chain = Chain(
-            stored["indices"], stored["indptr"], retriever.vocab_dict,
+            stored, retriever.vocab_dict,
             RowFile(directory / f"{STATE}tf.npy"), mapped(directory / f"{STATE}lengths.npy"),
             [Part.load(p) for p in parts],
         )  # fmt: skip
@@ -347,10 +358,13 @@ class KeywordIndex:
         n = self.n_rows
         if not q or k <= 0:
             return []
+        if self._chain is not None:
+            return self._chain.top(q, k, mask, np.dtype(self._bm25.dtype))
         scores = self._scores(q)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         k = min(k, n)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        kth = np.partition(scores, n - k)[n - k]
+        # Every passage scored as the k-th, so equal scores go in row order.
+        found = np.flatnonzero(scores >= kth) if kth > 0 else np.flatnonzero(scores > 0)
+        return best(found, scores[found], k)

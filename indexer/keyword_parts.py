@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.checksums import save_npy
-from indexer.keyword import BM25_B, BM25_K1
+from indexer.keyword import BM25_B, BM25_K1, best
 from indexer.rows import RowFile, mapped
 
 COMPOUNDS = "compound_vocabulary.json"
@@ -61,16 +61,116 @@ class Chain:
     """A whole publish's pairs (bm25s' columns and the publish state's frequencies) and
     each added part's, scored with the statistics of all of them."""
 
-    def __init__(self, indices, indptr, vocab: dict[str, int], tf, lengths,
+    def __init__(self, stored: dict, vocab: dict[str, int], tf, lengths,
                  parts: Sequence[Part]) -> None:  # fmt: skip
-        self._indices, self._indptr, self._vocab, self._tf = indices, indptr, vocab, tf
+        self._stored, self._vocab, self._tf = stored, vocab, tf
+        self._indices, self._indptr = stored["indices"], stored["indptr"]
         self.parts = list(parts)
-        every = np.concatenate([np.asarray(lengths), *(np.asarray(p.lengths) for p in parts)])
-        self.n = len(every)
+        base = np.asarray(lengths)
+        every = np.concatenate([base, *(np.asarray(p.lengths) for p in parts)])
+        self.n, self.n_base = len(every), len(base)
         self.lengths = every
         # As bm25s normalises: per passage, in float64, from the mean of every length.
         self._norm = BM25_K1 * ((1 - BM25_B) + BM25_B * every / every.mean())
+        # How much a stored score can have moved with the average length (see ``top``).
+        self._length_moved = float(every.mean() / base.mean()) if len(base) else 1.0
         self.terms = set(vocab) - {""} | {str(t) for p in parts for t in p.terms}
+
+    def top(self, query_terms: list[str], k: int, mask: np.ndarray | None,
+            dtype) -> list[tuple[int, float]]:  # fmt: skip
+        """``KeywordIndex.search``'s hits of a whole publish, without scoring every pair.
+
+        The stored scores of the whole publish's passages are summed as they are; with
+        the new statistics each term's score of a passage moves by a factor known per
+        term (its IDF's ratio, times at most the average length's ratio), so a passage's
+        new score lies within known bounds of its stored one. Only the passages whose
+        upper bound reaches the k-th best lower bound can be among the k best: those, and
+        the added passages, are scored exactly, pair by pair as ``scores`` does.
+        """
+        stored = np.zeros(self.n_base, dtype=dtype)
+        low, high = math.inf, 0.0
+        data = self._stored["data"]
+        base_pairs: dict[str, np.ndarray] = {}
+        for term in dict.fromkeys(query_terms):
+            tid = self._vocab.get(term)
+            if tid is None or not term:
+                continue
+            a, b = int(self._indptr[tid]), int(self._indptr[tid + 1])
+            rows = np.asarray(self._indices[a:b])
+            base_pairs[term] = rows
+            before = _idf(self.n_base, b - a)
+            now = _idf(self.n, b - a + sum(_df(p, term) for p in self.parts))
+            ratio = now / before
+            low, high = min(low, ratio), max(high, ratio)
+        for term in query_terms:  # every occurrence, as ``scores`` adds them up
+            if term in base_pairs:
+                tid = self._vocab[term]
+                a, b = int(self._indptr[tid]), int(self._indptr[tid + 1])
+                stored[base_pairs[term]] += np.asarray(data[a:b])
+        moved = self._length_moved
+        low *= min(1.0, moved) * (1 - _MARGIN)
+        high *= max(1.0, moved) * (1 + _MARGIN)
+        added = np.arange(self.n_base, self.n)
+        added_scores = self._exact(query_terms, added, base_pairs)
+        if mask is not None:
+            stored = np.where(mask[: self.n_base], stored, 0)
+            added_scores = np.where(mask[self.n_base :], added_scores, 0)
+        k = min(k, self.n)
+        if k <= 0:
+            return []
+        # The k best stored scores' lower bounds and the added passages' scores: the k-th
+        # best of those is a score at least k passages reach.
+        first = stored if k >= len(stored) else np.partition(stored, len(stored) - k)[-k:]
+        pool = np.concatenate([first[first > 0] * low, added_scores[added_scores > 0]])
+        if len(pool) > k:
+            bound = np.partition(pool, len(pool) - k)[len(pool) - k]
+            held = np.flatnonzero(stored >= bound / high)
+        else:
+            held = np.flatnonzero(stored > 0)
+        rows = np.concatenate([held, added[added_scores > 0]])
+        scores = np.concatenate(
+            [self._exact(query_terms, held, base_pairs), added_scores[added_scores > 0]]
+        )
+        return best(rows, scores, k)
+
+    def _exact(self, query_terms: list[str], rows: np.ndarray,
+               base_pairs: dict[str, np.ndarray]) -> np.ndarray:  # fmt: skip
+        """The scores of ``rows`` (ascending), the float steps of ``scores``, per pair."""
+        out = np.zeros(len(rows), np.float32)
+        if not len(rows):
+            return out
+        for term in query_terms:
+            pairs = []
+            tid = self._vocab.get(term)
+            if term in base_pairs and rows[0] < self.n_base:
+                found = base_pairs[term]
+                at = np.searchsorted(found, rows)
+                hit = at < len(found)
+                hit[hit] = found[at[hit]] == rows[hit]
+                if hit.any():
+                    a = int(self._indptr[tid])
+                    pairs.append((hit, _read(self._tf, a, len(found), at[hit])))
+            for part in self.parts:
+                got = part.pairs(term)
+                if got is None:
+                    continue
+                at = np.searchsorted(got[0], rows)
+                hit = at < len(got[0])
+                hit[hit] = got[0][at[hit]] == rows[hit]
+                if hit.any():
+                    pairs.append((hit, got[1][at[hit]]))
+            if not pairs:
+                continue
+            df = len(base_pairs.get(term, ())) + sum(_df(p, term) for p in self.parts)
+            idf = np.float32(math.log(1 + (self.n - df + 0.5) / (df + 0.5)))
+            for hit, tf in pairs:
+                t = np.asarray(tf).astype(np.float32)
+                x = np.take(self._norm, rows[hit])
+                x += t
+                np.divide(t, x, out=x)
+                x *= idf
+                out[hit] += x.astype(np.float32)
+        return out
 
     def _pairs(self, term: str) -> list[tuple[np.ndarray, np.ndarray]]:
         found = []
@@ -105,6 +205,28 @@ class Chain:
                 x *= idf
                 scores[rows] += x.astype(np.float32)
         return scores
+
+
+_MARGIN = 1e-4  # rounding of the float32 sums and IDFs, with room to spare
+
+
+def _read(values, start: int, size: int, at: np.ndarray) -> np.ndarray:
+    """``values[start + at]``: the whole run of ``size`` read at once when ``at`` is more
+    than a sliver of it (one read of a term's frequencies beats thousands of small ones)."""
+    if len(at) * 64 > size:
+        return np.asarray(values[start : start + size])[at]
+    return np.asarray(values[start + at])
+
+
+def _idf(n: int, df: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def _df(part: Part, term: str) -> int:
+    i = int(np.searchsorted(part.terms, term))
+    if i >= len(part.terms) or part.terms[i] != term:
+        return 0
+    return int(part.ptr[i + 1] - part.ptr[i])
 
 
 def save_compounds(directory: Path, vocabulary) -> None:

@@ -154,14 +154,19 @@ def document_record(
 ) -> Document:
     """The document's record: the manifest's metadata first, then the file's own."""
     year = meta.get("year", file_year if old is None else old.year)
+    fields = {
+        "id": src.doc_id,
+        "title": str(meta.get("title") or file_title or corpus.title_from_filename(src.relpath)),
+        "year": int(year) if isinstance(year, int | str) and str(year).isdigit() else None,
+        "publisher": str(meta["publisher"]) if meta.get("publisher") else None,
+        "kind": str(meta["kind"]) if meta.get("kind") else None,
+        "path": src.relpath,
+        "sha256": src.sha256,
+    }
+    if old is not None and all(getattr(old, k) == v for k, v in fields.items()):
+        return old  # an unchanged document: its record as it was (115,607 made anew took 1 s)
     return Document(
-        id=src.doc_id,
-        title=str(meta.get("title") or file_title or corpus.title_from_filename(src.relpath)),
-        year=int(year) if isinstance(year, int | str) and str(year).isdigit() else None,
-        publisher=str(meta["publisher"]) if meta.get("publisher") else None,
-        kind=str(meta["kind"]) if meta.get("kind") else None,
-        path=src.relpath,
-        sha256=src.sha256,
+        **fields,
         n_chars=old.n_chars if old else 0,
         n_chunks=old.n_chunks if old else 0,
         n_pages=old.n_pages if old else None,

@@ -129,3 +129,25 @@ def test_new_words_split_alone_as_a_whole_split_gives():
     assert np.array_equal(got_vocab, want_vocab)
     assert np.array_equal(got.ptr, want.ptr) and np.array_equal(got.ids, want.ids)
     assert decompounder.split("internetaansluiting") == ("internet", "aansluiting")
+
+
+def test_parts_find_the_best_passages_a_whole_scoring_finds(copy_settings: Settings):
+    """The pruned search over parts (stored scores bound the new ones) returns what
+    scoring every pair and taking the best gives, for small k too (where it prunes)."""
+    from indexer.keyword import best
+
+    build_index(copy_settings)
+    _add(copy_settings, "bekend-een.txt", 0, NEW_WORDS)
+    build_index(copy_settings)
+    keyword = load_index(copy_settings.index_dir, copy_settings.embedder).keyword
+    assert keyword._chain is not None
+    n = keyword.n_rows
+    mask = np.arange(n) % 3 != 0
+    for skip in range(0, 60, 4):
+        query = f"{_known_words(copy_settings, 3, skip)} zuzzelkrom"
+        scores = keyword._scores(keyword.query_terms(query))
+        for k in (1, 3, 10, n + 5):
+            for m in (None, mask):
+                full = scores if m is None else np.where(m, scores, 0)
+                want = best(np.arange(n), full, k)
+                assert keyword.search(query, k, m) == want, (query, k)
