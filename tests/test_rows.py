@@ -49,6 +49,22 @@ def test_rows_are_read_with_and_without_coalescing(stored, monkeypatch) -> None:
     np.testing.assert_array_equal(rows[ids], array[ids])
 
 
+def test_rows_are_read_the_same_with_and_without_hints(stored, monkeypatch) -> None:
+    array, rows = stored
+    ids = np.random.default_rng(4).integers(0, len(array), 1_000)
+    monkeypatch.setattr(rows_module, "_GAP_BYTES", 0)  # scattered rows: runs of their own
+    hinted = []
+    real = rows_module._WILLNEED
+    monkeypatch.setattr(rows_module, "_WILLNEED", lambda *a: hinted.append(a) or real(*a))
+    np.testing.assert_array_equal(rows[ids], array[ids])
+    assert hinted  # scattered rows: every run hinted before the reads
+    hinted.clear()
+    np.testing.assert_array_equal(rows[np.arange(10, 20)], array[10:20])
+    assert not hinted  # one run: read at once, nothing to hint
+    monkeypatch.setattr(rows_module, "_WILLNEED", None)  # a system without it
+    np.testing.assert_array_equal(rows[ids], array[ids])
+
+
 def test_a_row_out_of_range_is_an_index_error(stored) -> None:
     _, rows = stored
     with pytest.raises(IndexError):
