@@ -140,11 +140,6 @@ def append(previous, what: Change, documents: dict[str, Document]) -> Added | No
     )
 
 
-def manifest_parts(added: Added | None, rel: str) -> list[str]:
-    """The parts a build's manifest lists: none for a whole publish."""
-    return [] if added is None else [*added.before, rel]
-
-
 def whole_previous(previous) -> Previous | None:
     """What a whole publish after ``previous`` patches (``word_patch.Previous``), its parts
     folded in: the pairs and key words as one publish of the same documents stores them."""
