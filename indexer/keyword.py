@@ -213,6 +213,18 @@ def best(rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]
     return [(int(r), float(x)) for r, x in zip(rows[order], scores[order], strict=True)]
 
 
+COMPOUNDS = "compound_vocabulary.json"  # the splitter's words, beside the keyword index
+
+
+def save_compounds(directory: Path, vocabulary: Iterable[str]) -> None:
+    text = json.dumps(sorted(vocabulary), ensure_ascii=False)
+    (directory / COMPOUNDS).write_text(text, encoding="utf-8")
+
+
+def load_compounds(directory: Path) -> list[str]:
+    return json.loads((directory / COMPOUNDS).read_text(encoding="utf-8"))
+
+
 class KeywordIndex:
     """A BM25 index over chunk texts; rows line up with the chunk list."""
 
@@ -256,19 +268,17 @@ class KeywordIndex:
 
     def save(self, directory: Path) -> None:
         self._bm25.save(str(directory))
-        vocab = sorted(self.decompounder.vocabulary)
-        (directory / "compound_vocabulary.json").write_text(json.dumps(vocab, ensure_ascii=False))
+        save_compounds(directory, self.decompounder.vocabulary)
         if self.state is not None:
             self.state.save(directory)
 
     @classmethod
     def load(cls, directory: Path, parts: Sequence[Path] = ()) -> KeywordIndex:
         """The index in ``directory``, with the pairs of the parts added after it."""
-        if parts:
-            return cls._load_chain(directory, parts)
         import bm25s
 
-        vocab = json.loads((directory / "compound_vocabulary.json").read_text(encoding="utf-8"))
+        # The newest publish's splitter: what it counted over every passage.
+        vocab = load_compounds(parts[-1] if parts else directory)
         # The score matrix grows with the passages, and a question reads only the columns
         # of its words: those read by position (bm25s slices them, ``data[a:b]``), so the
         # page-cache folios around them do not become the server's memory as mapped pages
@@ -276,25 +286,17 @@ class KeywordIndex:
         retriever = bm25s.BM25.load(str(directory), mmap=True)
         for name in ("data", "indices"):
             retriever.scores[name] = RowFile(directory / f"{name}.csc.index.npy")
-        return cls(retriever, Decompounder(vocab))
+        index = cls(retriever, Decompounder(vocab))
+        if parts:
+            from indexer.keyword_parts import Chain, Part
+            from indexer.word_tables import STATE
 
-    @classmethod
-    def _load_chain(cls, directory: Path, parts: Sequence[Path]) -> KeywordIndex:
-        from indexer.keyword_parts import Chain, Part, load_compounds
-        from indexer.word_tables import STATE
-
-        index = cls.load(directory)
-        retriever = index._bm25
-        stored = retriever.scores
-        chain = Chain(
-            stored, retriever.vocab_dict,
-            RowFile(directory / f"{STATE}tf.npy"), mapped(directory / f"{STATE}lengths.npy"),
-            [Part.load(p) for p in parts],
-        )  # fmt: skip
-        # The newest part's splitter: what the last publish counted over every passage.
-        index.decompounder = Decompounder(load_compounds(parts[-1]))
-        index._chain = chain
-        index._vocab = chain.terms
+            index._chain = Chain(
+                retriever.scores, retriever.vocab_dict,
+                RowFile(directory / f"{STATE}tf.npy"), mapped(directory / f"{STATE}lengths.npy"),
+                [Part.load(p) for p in parts],
+            )  # fmt: skip
+            index._vocab = index._chain.terms
         return index
 
     @property

@@ -12,7 +12,6 @@ steps, so the scores are those a whole publish would store, bit for bit
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,8 +22,8 @@ import numpy as np
 from indexer.checksums import save_npy
 from indexer.keyword import BM25_B, BM25_K1, best
 from indexer.rows import RowFile, mapped
+from indexer.sentence_terms import position
 
-COMPOUNDS = "compound_vocabulary.json"
 _ARRAYS = ("terms", "ptr", "rows", "tf", "lengths")
 
 
@@ -39,11 +38,16 @@ class Part:
     lengths: np.ndarray  # int64 per added passage: its length in terms
 
     def pairs(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        i = int(np.searchsorted(self.terms, term))
-        if i >= len(self.terms) or self.terms[i] != term:
+        i = position(self.terms, term)
+        if i is None:
             return None
         a, b = int(self.ptr[i]), int(self.ptr[i + 1])
         return np.asarray(self.rows[a:b]), np.asarray(self.tf[a:b])
+
+    def df(self, term: str) -> int:
+        """How many of these passages hold ``term``."""
+        i = position(self.terms, term)
+        return 0 if i is None else int(self.ptr[i + 1] - self.ptr[i])
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -99,7 +103,7 @@ class Chain:
             rows = np.asarray(self._indices[a:b])
             base_pairs[term] = rows
             before = _idf(self.n_base, b - a)
-            now = _idf(self.n, b - a + sum(_df(p, term) for p in self.parts))
+            now = _idf(self.n, b - a + sum(p.df(term) for p in self.parts))
             ratio = now / before
             low, high = min(low, ratio), max(high, ratio)
         for term in query_terms:  # every occurrence, as ``scores`` adds them up
@@ -144,33 +148,33 @@ class Chain:
             tid = self._vocab.get(term)
             if term in base_pairs and rows[0] < self.n_base:
                 found = base_pairs[term]
-                at = np.searchsorted(found, rows)
-                hit = at < len(found)
-                hit[hit] = found[at[hit]] == rows[hit]
+                hit, at = _held_at(found, rows)
                 if hit.any():
                     a = int(self._indptr[tid])
-                    pairs.append((hit, _read(self._tf, a, len(found), at[hit])))
+                    pairs.append((hit, _read(self._tf, a, len(found), at)))
             for part in self.parts:
                 got = part.pairs(term)
                 if got is None:
                     continue
-                at = np.searchsorted(got[0], rows)
-                hit = at < len(got[0])
-                hit[hit] = got[0][at[hit]] == rows[hit]
+                hit, at = _held_at(got[0], rows)
                 if hit.any():
-                    pairs.append((hit, got[1][at[hit]]))
+                    pairs.append((hit, got[1][at]))
             if not pairs:
                 continue
-            df = len(base_pairs.get(term, ())) + sum(_df(p, term) for p in self.parts)
-            idf = np.float32(math.log(1 + (self.n - df + 0.5) / (df + 0.5)))
+            df = len(base_pairs.get(term, ())) + sum(p.df(term) for p in self.parts)
+            idf = _idf32(self.n, df)
             for hit, tf in pairs:
-                t = np.asarray(tf).astype(np.float32)
-                x = np.take(self._norm, rows[hit])
-                x += t
-                np.divide(t, x, out=x)
-                x *= idf
-                out[hit] += x.astype(np.float32)
+                out[hit] += self._pair_scores(rows[hit], tf, idf)
         return out
+
+    def _pair_scores(self, rows: np.ndarray, tf: np.ndarray, idf: np.float32) -> np.ndarray:
+        """Each pair's score, in bm25s' float32/float64 steps (``word_tables._scores``)."""
+        t = np.asarray(tf).astype(np.float32)
+        x = np.take(self._norm, rows)
+        x += t
+        np.divide(t, x, out=x)
+        x *= idf
+        return x.astype(np.float32)
 
     def _pairs(self, term: str) -> list[tuple[np.ndarray, np.ndarray]]:
         found = []
@@ -195,15 +199,9 @@ class Chain:
         scores = np.zeros(self.n, dtype=dtype)
         for term in query_terms:
             pairs = self._pairs(term)
-            df = sum(len(r) for r, _ in pairs)
-            idf = np.float32(math.log(1 + (self.n - df + 0.5) / (df + 0.5)))
+            idf = _idf32(self.n, sum(len(r) for r, _ in pairs))
             for rows, tf in pairs:
-                t = tf.astype(np.float32)
-                x = np.take(self._norm, rows)
-                x += t
-                np.divide(t, x, out=x)
-                x *= idf
-                scores[rows] += x.astype(np.float32)
+                scores[rows] += self._pair_scores(rows, tf, idf)
         return scores
 
 
@@ -222,20 +220,18 @@ def _idf(n: int, df: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
-def _df(part: Part, term: str) -> int:
-    i = int(np.searchsorted(part.terms, term))
-    if i >= len(part.terms) or part.terms[i] != term:
-        return 0
-    return int(part.ptr[i + 1] - part.ptr[i])
+def _idf32(n: int, df: int) -> np.float32:
+    """A term's IDF as bm25s stores it (``math.log``, then float32)."""
+    return np.float32(_idf(n, df))
 
 
-def save_compounds(directory: Path, vocabulary) -> None:
-    words = sorted(vocabulary)
-    (directory / COMPOUNDS).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
-
-
-def load_compounds(directory: Path) -> list[str]:
-    return json.loads((directory / COMPOUNDS).read_text(encoding="utf-8"))
+def _held_at(posting: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``rows`` stand in the ascending ``posting`` (``keyword.holding``), and
+    where they stand in it."""
+    at = np.searchsorted(posting, rows)
+    hit = at < len(posting)
+    hit[hit] = posting[at[hit]] == rows[hit]
+    return hit, at[hit]
 
 
 def whole(chain: Chain) -> tuple[dict, dict[str, int], np.ndarray, np.ndarray]:

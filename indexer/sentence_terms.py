@@ -221,6 +221,12 @@ def _copy(src: int, dst, offset: int, count: int) -> None:
         count -= n
 
 
+def position(ordered: np.ndarray, value: str) -> int | None:
+    """Where ``value`` stands in the ascending ``ordered`` (bisection), None if absent."""
+    i = int(np.searchsorted(ordered, value))
+    return i if i < len(ordered) and ordered[i] == value else None
+
+
 @dataclass
 class SentenceTerms:
     """Every sentence of the index with its key words, as arrays (see the module doc)."""
@@ -238,9 +244,7 @@ class SentenceTerms:
 
     def term_id(self, term: str) -> int | None:
         """The id of a key word (bisection of the sorted vocabulary), None if unknown."""
-        vocabulary = self.vocabulary
-        i = int(np.searchsorted(vocabulary, term))
-        return i if i < len(vocabulary) and vocabulary[i] == term else None
+        return position(self.vocabulary, term)
 
     def words(self, ids: np.ndarray) -> list[str]:
         """The key words of these term ids, in one gather."""

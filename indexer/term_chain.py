@@ -18,12 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.joined import Joined
-from indexer.rows import mapped
-from indexer.sentence_terms import _LISTS, Csr, SentenceTerms, Shared, _save
-
-# The arrays of a part, as files (without ``.npy``): a part's ``first`` and the lists'
-# ``ptr`` leave out their first entry (the previous part's last), so they join end to end.
-_PART_ARRAYS = ("vocabulary", "first", "starts", "ends", "vector_rows")
+from indexer.sentence_terms import Csr, SentenceTerms, Shared, position
 
 
 class Postings:
@@ -80,8 +75,7 @@ class ChainedTerms(SentenceTerms):
 
     def term_id(self, term: str) -> int | None:
         for k, vocabulary in enumerate(self.vocabularies):
-            i = int(np.searchsorted(vocabulary, term))
-            if i < len(vocabulary) and vocabulary[i] == term:
+            if (i := position(vocabulary, term)) is not None:
                 return int(self.term_offsets[k]) + i
         return None
 
@@ -97,22 +91,20 @@ class ChainedTerms(SentenceTerms):
 
     @classmethod
     def load_parts(cls, base: Path, parts: Sequence[Path]) -> SentenceTerms:
-        """The base folder's terms and those of each added part's folder."""
+        """The base folder's terms and those of each added part's folder (stored as any
+        ``SentenceTerms``: a part's ``first`` and lists' ``ptr`` leave out their first
+        entry, the previous part's last, so they join end to end)."""
         first = SentenceTerms.load(base)
         if not parts:
             return first
-        return cls(first, [_load_part(p) for p in parts])
+        return cls(first, [SentenceTerms.load(p) for p in parts])
 
 
-def _load_part(directory: Path) -> SentenceTerms:
-    arrays = [mapped(directory / f"{name}.npy") for name in _PART_ARRAYS]
-    lists = {n: Csr.read_by_position(directory, n) for n in _LISTS}
-    return SentenceTerms(*arrays, **lists, section_terms=Shared.load(directory, "section_terms"))
-
-
-def save_part(directory: Path, part: SentenceTerms) -> None:
-    directory.mkdir(parents=True)
-    _save(directory, part.arrays())
+def _sorted_within(bounds: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``ids`` with each list's ids ascending, the lists ``bounds`` (from 0) delimits, as a
+    whole publish stores them."""
+    owner = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
+    return ids[np.lexsort((ids, owner))]
 
 
 def part_after(previous: SentenceTerms, fresh: SentenceTerms) -> SentenceTerms:
@@ -120,22 +112,20 @@ def part_after(previous: SentenceTerms, fresh: SentenceTerms) -> SentenceTerms:
     follows ``previous``: its sentences, passages and sections numbered after
     ``previous``'s, its terms by ``previous``'s ids, the terms ``previous`` lacks after
     them, the lists' positions after ``previous``'s lists."""
-    known = np.asarray([previous.term_id(str(t)) is not None for t in fresh.vocabulary], bool)
+    ids = [previous.term_id(str(t)) for t in fresh.vocabulary]
+    known = np.asarray([i is not None for i in ids], bool)
     new_terms = np.asarray(fresh.vocabulary)[~known]  # sorted, as fresh's are
     to_id = np.empty(len(fresh.vocabulary), np.int64)
-    to_id[known] = [previous.term_id(str(t)) for t in np.asarray(fresh.vocabulary)[known]]
+    to_id[known] = [i for i in ids if i is not None]
     n_terms = previous.n_terms
     to_id[~known] = n_terms + np.arange(len(new_terms))
     n_sentences = len(previous.starts)
     n_sections = len(previous.section_terms.lists)
 
     def after(lists: Csr, before: Csr) -> Csr:
-        ids = to_id[np.asarray(lists.ids, np.int64)]
         lists_ptr = np.asarray(lists.ptr, np.int64)
         ptr = lists_ptr[1:] + int(before.ptr[len(before.ptr) - 1])
-        # Each list's ids ascending, as a whole publish sorts them.
-        owner = np.repeat(np.arange(len(lists_ptr) - 1), np.diff(lists_ptr))
-        ids = ids[np.lexsort((ids, owner))]
+        ids = _sorted_within(lists_ptr, to_id[np.asarray(lists.ids, np.int64)])
         return Csr(ptr, ids.astype(np.int32))
 
     # The sentences of each term of the whole vocabulary so far: fresh's by their new ids.
@@ -187,26 +177,26 @@ def whole(terms: SentenceTerms) -> SentenceTerms:
         ptrs = [np.asarray(base.ptr, np.int64)]
         found = np.asarray(base.ids)
         ids = [found if same else renumber[found].astype(np.int32)]
+        end = len(found)  # where the lists so far end in the joined ids
         for piece in pieces[1:]:
             c = get(piece)
             ptr = np.asarray(c.ptr, np.int64)  # where each list ends, in the joined ids
             part_ids = renumber[np.asarray(c.ids, np.int64)]
-            bounds = np.r_[0, ptr - (ptrs[-1][-1] if len(ptrs[-1]) else 0)]
-            owner = np.repeat(np.arange(len(ptr)), np.diff(bounds))
-            ids.append(part_ids[np.lexsort((part_ids, owner))].astype(np.int32))
+            ids.append(_sorted_within(np.r_[0, ptr - end], part_ids).astype(np.int32))
             ptrs.append(ptr)
+            end += len(part_ids)
         return Csr(np.concatenate(ptrs), np.concatenate(ids))
 
     # Each term's sentences: the base's, then each part's (their sentences come after).
     base = pieces[0].postings
     base_ptr = np.asarray(base.ptr, np.int64)
+    base_new = renumber[: len(base_ptr) - 1]  # the base's terms' new ids, ascending
     sizes = np.zeros(len(order), np.int64)
-    sizes[renumber[: len(base_ptr) - 1]] = np.diff(base_ptr)
+    sizes[base_new] = np.diff(base_ptr)
     # Where the base's ids end for each term in the new order (an added term: where the
     # base terms before it end).
-    base_new = renumber[: len(base_ptr) - 1]
     base_end = base_ptr[np.searchsorted(base_new, np.arange(len(order)), side="right")]
-    at, values, term_of = [], [], []
+    values, term_of = [], []
     for piece in pieces[1:]:
         ptr = np.asarray(piece.postings.ptr, np.int64)
         new_term = renumber[np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))]

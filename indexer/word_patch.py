@@ -58,11 +58,15 @@ class Previous:
     @classmethod
     def load(cls, build: Path, keyword, terms: SentenceTerms | None, documents) -> Previous | None:
         state = PublishState.load(build / "keyword")
-        if state is None or terms is None:
+        if state is None or state.lengths is None or terms is None:
             return None
         retriever = keyword._bm25
-        return cls(state, retriever.scores, retriever.vocab_dict, terms,
-                   {d: doc.title for d, doc in documents.items()})  # fmt: skip
+        return cls(state, retriever.scores, retriever.vocab_dict, terms, titles_of(documents))
+
+
+def titles_of(documents: dict[str, Document]) -> dict[str, str]:
+    """The title of each document: a publish compares them with the corpus manifest's."""
+    return {d: doc.title for d, doc in documents.items()}
 
 
 @dataclass

@@ -161,28 +161,33 @@ class GlobalTerms:
 @dataclass
 class PublishState:
     """What a publish keeps beside the keyword index so the next one can patch it rather
-    than merge every segment again (indexer/word_patch.py), in the index's ``keyword/``."""
+    than merge every segment again (indexer/word_patch.py), in the index's ``keyword/``.
+    An add's part (indexer/word_tails.py) keeps the words alone: its pairs' frequencies
+    and lengths are its own files."""
 
     words: np.ndarray  # str, sorted: every word the merged tables and titles hold
     word_counts: np.ndarray  # int64 per word: occurrences over the live passages
     word_terms: Csr  # per word: its terms, ids into ``term_vocab``
     term_vocab: np.ndarray  # str, sorted
-    tf: np.ndarray  # int32 beside bm25s' stored scores: each pair's term frequency
-    lengths: np.ndarray  # int64 per passage: its length in terms
+    tf: np.ndarray | None = None  # int32 beside bm25s' stored scores: each pair's frequency
+    lengths: np.ndarray | None = None  # int64 per passage: its length in terms
 
     def save(self, directory: Path) -> None:
         for name in ("words", "word_counts", "term_vocab", "tf", "lengths"):
-            save_npy(directory / f"{STATE}{name}.npy", getattr(self, name))
+            if getattr(self, name) is not None:
+                save_npy(directory / f"{STATE}{name}.npy", getattr(self, name))
         self.word_terms.save(directory, f"{STATE}word_terms")
 
     @classmethod
     def load(cls, directory: Path) -> PublishState | None:
-        """The state of a build's ``keyword/``; None when it has none (an older build)."""
-        if not (directory / f"{STATE}lengths.npy").is_file():
+        """The state in ``directory`` (a build's ``keyword/``, or a part's); None when it
+        has none (an older build)."""
+        if not (directory / f"{STATE}word_counts.npy").is_file():
             return None
 
-        def array(name: str) -> np.ndarray:
-            return mapped(directory / f"{STATE}{name}.npy")
+        def array(name: str) -> np.ndarray | None:
+            path = directory / f"{STATE}{name}.npy"
+            return mapped(path) if path.is_file() else None
 
         return cls(
             array("words"), array("word_counts"), Csr.load(directory, f"{STATE}word_terms"),

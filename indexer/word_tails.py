@@ -21,52 +21,26 @@ as before, folding the parts away.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from indexer.checksums import save_npy
-from indexer.keyword_parts import Part, save_compounds
+from indexer.keyword import save_compounds
+from indexer.keyword_parts import Part
 from indexer.keyword_parts import whole as whole_keyword
-from indexer.rows import mapped
 from indexer.schema import Document
 from indexer.sentence_terms import FOLDER as TERMS_FOLDER
-from indexer.sentence_terms import Csr, SentenceTerms
-from indexer.term_chain import part_after, save_part
+from indexer.sentence_terms import SentenceTerms
+from indexer.term_chain import part_after
 from indexer.term_chain import whole as whole_terms
-from indexer.word_patch import Change, Previous, _new_terms, words_after
-from indexer.word_tables import STATE, PublishState, _frequencies
+from indexer.word_patch import Change, Previous, _new_terms, titles_of, words_after
+from indexer.word_tables import PublishState, _frequencies
 
 PARTS_DIR = "added"
 KEYWORD = "keyword"
 MANIFEST_KEY = "word_parts"  # the build's parts, oldest first, as paths in the build
-
-
-@dataclass
-class WordState:
-    """What the next add counts from: every word with its occurrences and terms."""
-
-    words: np.ndarray
-    word_counts: np.ndarray
-    word_terms: Csr
-    term_vocab: np.ndarray
-
-    def save(self, directory: Path) -> None:
-        for name in ("words", "word_counts", "term_vocab"):
-            save_npy(directory / f"{STATE}{name}.npy", getattr(self, name))
-        self.word_terms.save(directory, f"{STATE}word_terms")
-
-    @classmethod
-    def load(cls, directory: Path) -> WordState | None:
-        if not (directory / f"{STATE}word_counts.npy").is_file():
-            return None
-        return cls(
-            mapped(directory / f"{STATE}words.npy"),
-            mapped(directory / f"{STATE}word_counts.npy"),
-            Csr.load(directory, f"{STATE}word_terms"),
-            mapped(directory / f"{STATE}term_vocab.npy"),
-        )
 
 
 def parts_of(manifest: dict) -> list[str]:
@@ -81,7 +55,7 @@ class Added:
     before: list[str]  # its parts
     keyword: Part
     terms: SentenceTerms
-    state: WordState
+    state: PublishState  # the words alone: the next add counts from them
     compounds: list[str]
 
     def folders(self) -> list[str]:
@@ -90,10 +64,11 @@ class Added:
 
     def write(self, directory: Path) -> None:
         """The new part, in ``directory`` (``added/<build>`` of the build being written)."""
+        directory.mkdir(parents=True)
         self.keyword.save(directory / KEYWORD)
         self.state.save(directory / KEYWORD)
         save_compounds(directory / KEYWORD, self.compounds)
-        save_part(directory / TERMS_FOLDER, self.terms)
+        self.terms.save(directory / TERMS_FOLDER)
 
 
 def append(previous, what: Change, documents: dict[str, Document]) -> Added | None:
@@ -105,14 +80,13 @@ def append(previous, what: Change, documents: dict[str, Document]) -> Added | No
     if not (what.keep_rows.all() and what.keep_sentences.all()):
         return None
     before = parts_of(previous.manifest)
-    state = WordState.load(previous.path / (before[-1] if before else ".") / KEYWORD)
+    state = PublishState.load(previous.path / (before[-1] if before else ".") / KEYWORD)
     n_rows, n_sentences = len(what.keep_rows), len(what.keep_sentences)
     if state is None or n_rows != previous.keyword.n_rows:
         return None
     if n_sentences != len(previous.terms.starts):
         return None
-    titles = {d: doc.title for d, doc in previous.documents.items()}
-    found = words_after(state, titles, what, documents)
+    found = words_after(state, titles_of(previous.documents), what, documents)
     if found is None:
         return None
     term_of, row_of, tf, lengths = _frequencies(
@@ -129,7 +103,7 @@ def append(previous, what: Change, documents: dict[str, Document]) -> Added | No
         np.asarray(lengths, np.int64),
     )
     fresh = _new_terms(what, found.word_terms, found.term_vocab, found.vocabulary, found.titles)
-    state_after = WordState(found.vocabulary, found.counts, found.word_terms, found.term_vocab)
+    state_after = PublishState(found.vocabulary, found.counts, found.word_terms, found.term_vocab)
     return Added(
         previous.path,
         before,
@@ -147,11 +121,10 @@ def whole_previous(previous) -> Previous | None:
     if not before:
         return Previous.load(previous.path, previous.keyword, previous.terms, previous.documents)
     chain = previous.keyword._chain
-    state = WordState.load(previous.path / before[-1] / KEYWORD)
+    state = PublishState.load(previous.path / before[-1] / KEYWORD)
     if chain is None or state is None or previous.terms is None:
         return None
     bm25, vocab, tf, lengths = whole_keyword(chain)
-    publish = PublishState(state.words, state.word_counts, state.word_terms, state.term_vocab,
-                           tf, lengths)  # fmt: skip
-    titles = {d: doc.title for d, doc in previous.documents.items()}
-    return Previous(publish, bm25, vocab, whole_terms(previous.terms), titles)
+    publish = dataclasses.replace(state, tf=tf, lengths=lengths)
+    terms = whole_terms(previous.terms)
+    return Previous(publish, bm25, vocab, terms, titles_of(previous.documents))
