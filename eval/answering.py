@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.table import Table
 
 from beleidszoeker.config import Settings
+from eval.intervals import LEVEL, Gap, gap
 from eval.matching import contains_quote, normalize
 from eval.questions import Question, load_questions
 from eval.scoring import DEFAULT_QUESTIONS, SPLITS
@@ -80,31 +81,52 @@ class AnswerEvalResult:
     def of_split(self, split: str) -> AnswerEvalResult:
         return AnswerEvalResult([j for j in self.judged if j.question.split == split])
 
-    def figures(self) -> dict[str, str]:
-        n_un, n_ans = len(self.unanswerable), len(self.answerable)
+    def per_question(self) -> dict[str, list[float]]:
+        """Each answer figure as the per-question values it is the mean of."""
+        answered = self.answered
+        promises = [j for j in self.answerable if j.question.category == "promise"]
+        lists = [j for j in self.answerable if j.question.category == "list"]
         return {
-            "unanswerable questions abstained": (
-                f"{self.abstained_ok}/{n_un} ({self.abstained_ok / max(n_un, 1):.1%})"
-            ),
-            "answerable questions wrongly abstained": (
-                f"{len(self.wrongly_abstained)}/{n_ans} "
-                f"({len(self.wrongly_abstained) / max(n_ans, 1):.1%})"
-            ),
-            "answers whose citations hold a gold quote": f"{self.share('cited_gold'):.1%}",
-            "answers with a gold quote in an answer sentence": f"{self.share('said_gold'):.1%}",
-            "answerable questions whose answer text holds a gold quote": (
-                f"{self.said_share():.1%}"
-            ),
-            "promise questions whose answer text holds a gold quote": (
-                f"{self.said_share('promise'):.1%}"
-            ),
-            "list questions: gold items cited": f"{self.list_recall():.1%}",
+            "unanswerable questions abstained": [float(not j.answered) for j in self.unanswerable],
+            "answerable questions wrongly abstained": [
+                float(not j.answered) for j in self.answerable
+            ],
+            "answers whose citations hold a gold quote": [
+                float(j.cited_gold > 0) for j in answered
+            ],
+            "answers with a gold quote in an answer sentence": [
+                float(j.said_gold > 0) for j in answered
+            ],
+            "answerable questions whose answer text holds a gold quote": [
+                float(j.said_gold > 0) for j in self.answerable
+            ],
+            "promise questions whose answer text holds a gold quote": [
+                float(j.said_gold > 0) for j in promises
+            ],
+            "list questions: gold items cited": [
+                j.cited_gold / len(j.question.answers) for j in lists
+            ],
         }
+
+    def figures(self) -> dict[str, str]:
+        out = {}
+        for name, values in self.per_question().items():
+            share = sum(values) / len(values) if values else 0.0
+            # Abstentions are few: their counts say more than a percentage does.
+            counted = name.endswith("abstained")
+            shown = f"{share:.1%}"
+            out[name] = f"{int(sum(values))}/{len(values)} ({shown})" if counted else shown
+        return out
 
     def split_figures(self) -> dict[str, dict[str, str]]:
         """figure -> split -> value, for dev and test side by side."""
         by_split = {s: self.of_split(s).figures() for s in SPLITS}
         return {name: {s: by_split[s][name] for s in SPLITS} for name in by_split[SPLITS[0]]}
+
+    def split_gaps(self) -> dict[str, Gap | None]:
+        """figure -> dev minus test, with its bootstrap interval."""
+        dev, test = (self.of_split(s).per_question() for s in SPLITS)
+        return {name: gap(dev[name], test[name]) for name in dev}
 
     def summary_table(self) -> Table:
         table = Table(title=f"Answers on {len(self.judged)} questions")
@@ -116,18 +138,22 @@ class AnswerEvalResult:
         return table
 
     def markdown(self) -> str:
+        gaps = self.split_gaps()
         lines = [
             "## Answers",
             "",
             "`beleidszoeker eval` also asks every question through `answer_question` (the "
             "function behind `/api/ask` and `beleidszoeker ask`). An answer should abstain on "
             "the unanswerable questions and answer the others with sentences whose cited "
-            "passages hold a gold quote.",
+            "passages hold a gold quote. The last column is dev minus test and its "
+            f"{LEVEL:.0%} bootstrap interval, in percentage points.",
             "",
-            "| figure | " + " | ".join(SPLITS) + " |",
-            "|---|" + "---:|" * len(SPLITS),
+            "| figure | " + " | ".join(SPLITS) + f" | dev - test ({LEVEL:.0%} interval) |",
+            "|---|" + "---:|" * (len(SPLITS) + 1),
             *(
-                f"| {name} | " + " | ".join(values[s] for s in SPLITS) + " |"
+                f"| {name} | "
+                + " | ".join(values[s] for s in SPLITS)
+                + f" | {gaps[name].text(points=True) if gaps[name] else '-'} |"
                 for name, values in self.split_figures().items()
             ),
             "",

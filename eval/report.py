@@ -6,8 +6,9 @@ from typing import Any
 
 from beleidszoeker.config import RankingConfig
 from beleidszoeker.errors import BeleidszoekerError
+from eval.intervals import LEVEL
 from eval.questions import Question
-from eval.scoring import METRICS, SPLITS, EvalResult
+from eval.scoring import HEADLINE, METRICS, SPLITS, EvalResult
 from search_api.ranker import get_ranker
 from search_api.scorer import get_scorer
 
@@ -136,7 +137,8 @@ def _ranker_lines(ranking: RankingConfig) -> list[str]:
 
 
 def _splits(result: EvalResult, questions: list[Question]) -> list[str]:
-    """Headline figures on dev and the sealed test split, side by side."""
+    """Headline figures on dev and the sealed test split, side by side, with how far apart
+    the draw of questions alone could put them."""
     if not result.splits:
         return []
     n = {s: sum(q.split == s for q in questions) for s in SPLITS}
@@ -144,14 +146,26 @@ def _splits(result: EvalResult, questions: list[Question]) -> list[str]:
         "## Dev and test",
         "",
         "Every question is in `dev` or `test` by a hash of its id. Training and tuning read "
-        "`dev` only; `test` only reports. A gap of more than 0.05 between them is fitting.",
+        "`dev` only; `test` only reports. A gap of more than 0.05 between them is fitting. "
+        f"The last column is dev minus test and its {LEVEL:.0%} bootstrap interval (each "
+        "split's questions resampled): an interval that holds 0 is a gap the draw of "
+        "questions alone makes likely.",
         "",
-        "| figure | " + " | ".join(f"{s} ({n[s]})" for s in SPLITS) + " |",
-        "|---|" + "---:|" * len(SPLITS),
+        "| figure | "
+        + " | ".join(f"{s} ({n[s]})" for s in SPLITS)
+        + f" | dev - test ({LEVEL:.0%} interval) |",
+        "|---|" + "---:|" * (len(SPLITS) + 1),
     ]
     for mode in result.overall:
-        for name, values in result.split_figures(mode).items():
-            lines.append(f"| {name} | " + " | ".join(values[s] for s in SPLITS) + " |")
+        values = result.split_figures(mode)
+        for name in HEADLINE:
+            shown = values[f"{mode} {name}"]
+            between = result.split_gap(mode, name, questions)
+            lines.append(
+                f"| {mode} {name} | "
+                + " | ".join(shown[s] for s in SPLITS)
+                + f" | {between.text() if between else '-'} |"
+            )
     return [*lines, ""]
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from beleidszoeker.config import Settings
+from eval.intervals import Gap, gap
 from eval.matching import contains_quote, normalize
 from eval.questions import Question, load_questions
 from search_api.engine import get_searcher
@@ -33,6 +34,8 @@ class EvalResult:
     # questions, lists): slice -> split -> mode -> metric. A change that helps dev only is
     # fitted to its questions, not better search.
     splits: dict[str, dict[str, dict[str, dict[str, float]]]] = field(default_factory=dict)
+    # Each answerable question's own value of the headline metrics: mode -> metric -> id.
+    per_question: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     missing_quotes: list[str] = field(default_factory=list)
     misses: dict[str, list[str]] = field(default_factory=dict)  # mode -> question ids
     seconds: float = 0.0
@@ -57,6 +60,17 @@ class EvalResult:
                 )
         return out
 
+    def split_gap(self, mode: str, name: str, questions: list[Question]) -> Gap | None:
+        """dev minus test of one headline figure, with its bootstrap interval."""
+        slice_, metric = HEADLINE[name]
+        values = self.per_question.get(mode, {}).get(metric, {})
+        keep = SLICES[slice_]
+        by_split = {
+            s: [values[q.id] for q in questions if q.id in values and q.split == s and keep(q)]
+            for s in SPLITS
+        }
+        return gap(by_split["dev"], by_split["test"])
+
 
 SPLITS = ("dev", "test")
 # Slices of the answerable questions scored on each split.
@@ -75,6 +89,7 @@ HEADLINE = {
     "paraphrase MRR@10": ("paraphrase", "mrr@10"),
     "promise MRR@10": ("promise", "mrr@10"),
 }
+HEADLINE_METRICS = sorted({metric for _, metric in HEADLINE.values()})
 
 
 def gold_ids(question: Question) -> list[str]:
@@ -123,6 +138,7 @@ def run_eval(
     by_category: dict[str, dict[str, dict[str, float]]] = {}
     misses: dict[str, list[str]] = {}
     splits: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    per_question: dict[str, dict[str, dict[str, float]]] = {}
     for mode in modes:
         console.print(f"Scoring {mode} on {len(answerable)} questions ...")
         rows = {
@@ -131,6 +147,11 @@ def run_eval(
         }
         run = Run(rows, name=mode)
         overall[mode] = {m: float(v) for m, v in evaluate(qrels, run, METRICS).items()}
+        each = evaluate(qrels, run, HEADLINE_METRICS, return_mean=False)
+        per_question[mode] = {
+            m: dict(zip(qrels.get_query_ids(), map(float, each[m]), strict=True))
+            for m in HEADLINE_METRICS
+        }
         misses[mode] = [q.id for q in answerable if not any(g in rows[q.id] for g in gold_ids(q))]
         for cat in sorted({q.category for q in answerable}):
             ids = [q.id for q in answerable if q.category == cat]
@@ -149,6 +170,7 @@ def run_eval(
         overall=overall,
         by_category=by_category,
         splits=splits,
+        per_question=per_question,
         missing_quotes=_missing_quotes(searcher, answerable),
         misses=misses,
         seconds=time.perf_counter() - t0,

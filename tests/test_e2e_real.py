@@ -131,7 +131,16 @@ def test_eval_reports_dev_and_test_side_by_side(evaluation):
         assert weighted == pytest.approx(overall["mrr@10"])
     text = evaluation.report_path.read_text(encoding="utf-8")
     assert "## Dev and test" in text
-    assert re.search(r"^\| hybrid English MRR@10 \| [\d.]+ \| [\d.]+ \|$", text, re.MULTILINE)
+    gap = r"[+-][\d.]+ \([+-][\d.]+ to [+-][\d.]+\)"
+    assert re.search(
+        rf"^\| hybrid English MRR@10 \| [\d.]+ \| [\d.]+ \| {gap} \|$", text, re.MULTILINE
+    )
+    # The intervals resample per-question values whose means are the figures themselves.
+    for mode in evaluation.overall:
+        each = evaluation.per_question[mode]["mrr@10"]
+        for s in n:
+            mean = sum(each[q.id] for q in answerable if q.split == s) / n[s]
+            assert mean == pytest.approx(evaluation.splits["all"][s][mode]["mrr@10"])
     assert "`rrf_k=20`" in text  # the ranking configuration in the header
 
 
