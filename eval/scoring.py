@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -34,7 +35,7 @@ class EvalResult:
     # questions, lists): slice -> split -> mode -> metric. A change that helps dev only is
     # fitted to its questions, not better search.
     splits: dict[str, dict[str, dict[str, dict[str, float]]]] = field(default_factory=dict)
-    # Each answerable question's own value of the headline metrics: mode -> metric -> id.
+    # Each answerable question's own value of every metric: mode -> metric -> id.
     per_question: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     missing_quotes: list[str] = field(default_factory=list)
     misses: dict[str, list[str]] = field(default_factory=dict)  # mode -> question ids
@@ -89,7 +90,6 @@ HEADLINE = {
     "paraphrase MRR@10": ("paraphrase", "mrr@10"),
     "promise MRR@10": ("promise", "mrr@10"),
 }
-HEADLINE_METRICS = sorted({metric for _, metric in HEADLINE.values()})
 
 
 def gold_ids(question: Question) -> list[str]:
@@ -146,22 +146,22 @@ def run_eval(
             for q in answerable
         }
         run = Run(rows, name=mode)
-        overall[mode] = {m: float(v) for m, v in evaluate(qrels, run, METRICS).items()}
-        each = evaluate(qrels, run, HEADLINE_METRICS, return_mean=False)
+        # Each question's own scores, once; every figure is a mean of them over some questions.
+        each = evaluate(qrels, run, METRICS, return_mean=False)
         per_question[mode] = {
-            m: dict(zip(qrels.get_query_ids(), map(float, each[m]), strict=True))
-            for m in HEADLINE_METRICS
+            m: dict(zip(qrels.get_query_ids(), map(float, each[m]), strict=True)) for m in METRICS
         }
+        overall[mode] = _means(per_question[mode], [q.id for q in answerable])
         misses[mode] = [q.id for q in answerable if not any(g in rows[q.id] for g in gold_ids(q))]
         for cat in sorted({q.category for q in answerable}):
             ids = [q.id for q in answerable if q.category == cat]
-            by_category.setdefault(cat, {})[mode] = _subset(qrels, rows, ids)
+            by_category.setdefault(cat, {})[mode] = _means(per_question[mode], ids)
         for slice_, keep in SLICES.items():
             for split in SPLITS:
                 ids = [q.id for q in answerable if q.split == split and keep(q)]
                 if ids:
                     per_split = splits.setdefault(slice_, {}).setdefault(split, {})
-                    per_split[mode] = _subset(qrels, rows, ids)
+                    per_split[mode] = _means(per_question[mode], ids)
 
     result = EvalResult(
         report_path=report_path,
@@ -181,13 +181,10 @@ def run_eval(
     return result
 
 
-def _subset(qrels, rows: dict[str, dict[str, float]], ids: list[str]) -> dict[str, float]:
-    from ranx import Qrels, Run, evaluate
-
-    scores = evaluate(
-        Qrels({i: qrels.qrels[i] for i in ids}), Run({i: rows[i] for i in ids}), METRICS
-    )
-    return {m: float(v) for m, v in scores.items()}
+def _means(per_question: dict[str, dict[str, float]], ids: list[str]) -> dict[str, float]:
+    """Each metric's mean over the questions ``ids``, in the order ranx averages them."""
+    ordered = sorted(ids)
+    return {m: float(np.mean([v[i] for i in ordered])) for m, v in per_question.items()}
 
 
 def _missing_quotes(searcher: Searcher, questions: list[Question]) -> list[str]:
