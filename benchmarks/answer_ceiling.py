@@ -35,12 +35,15 @@ from eval.scoring import DEFAULT_QUESTIONS
 from eval.train import (
     FOLDS,
     SEED,
-    SIMILARITY,
     TrainingData,
+    _judge,
+    _question_rows,
     abstainer_candidates,
     candidates,
+    floored,
     gold_labels,
     out_of_fold,
+    similarity_floor,
 )
 from indexer.keyword import words
 from indexer.sections import SEPARATOR
@@ -49,7 +52,6 @@ from search_api.answer import Reading, read_question
 from search_api.engine import get_searcher
 from search_api.question import ENGLISH_FUNCTION_WORDS, analyse
 from search_api.retrieval import Searcher
-from search_api.scorer import question_row
 from search_api.sentences import SentenceTable, sentence_table
 
 RESULTS = Path(__file__).parent / "results" / "answer_ceiling.md"
@@ -81,10 +83,11 @@ def _read(searcher: Searcher, questions: list[Question]) -> tuple[TrainingData, 
     return data, readings
 
 
-def _floored(p: np.ndarray, data: TrainingData) -> np.ndarray:
-    """As `beleidszoeker train` judges: 0 below the least similar answering sentence."""
-    floor = data.rows[data.labels > 0, SIMILARITY].min()
-    return np.where(data.rows[:, SIMILARITY] >= floor, p, 0.0)
+def _oof(make: Callable[[], object], data: TrainingData) -> np.ndarray:
+    """Out-of-fold probabilities, judged as `beleidszoeker train` judges them: 0 below the
+    similarity floor."""
+    p = out_of_fold(make, data.rows, data.labels, data.groups)
+    return floored(p, data, similarity_floor(data))
 
 
 def _order(p: np.ndarray, data: TrainingData, i: int) -> np.ndarray:
@@ -93,21 +96,11 @@ def _order(p: np.ndarray, data: TrainingData, i: int) -> np.ndarray:
     return mine[np.argsort(-p[mine], kind="stable")]
 
 
-def _top1(p: np.ndarray, data: TrainingData) -> float:
-    hits = [
-        bool(data.labels[_order(p, data, i)[:1]].any())
-        for i, q in enumerate(data.questions)
-        if q.answerable and (data.groups == i).any()
-    ]
-    n = sum(q.answerable for q in data.questions)
-    return sum(hits) / n
-
-
-def _abstain_auc(p: np.ndarray, data: TrainingData) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    best = [p[data.groups == i].max(initial=0.0) for i in range(len(data.questions))]
-    return float(roc_auc_score([q.answerable for q in data.questions], best))
+def _scores(p: np.ndarray, data: TrainingData) -> str:
+    """Table cells: how often the best sentence answers, and the abstention AUC of the best
+    sentence's probability alone."""
+    judged = _judge(p, data)
+    return f"{judged['top1']:.3f} | {judged['abstain_auc']:.3f}"
 
 
 def top_k(p: np.ndarray, data: TrainingData) -> list[str]:
@@ -164,7 +157,7 @@ def learning_curve(data: TrainingData) -> list[str]:
                 fit = fit[np.isin(data.groups[fit], kept)]
                 model = make().fit(data.rows[fit], data.labels[fit])
                 p[held] = model.predict_proba(data.rows[held])[:, 1]
-            scores.append(_top1(_floored(p, data), data))
+            scores.append(_judge(floored(p, data, similarity_floor(data)), data)["top1"])
         out.append(f"| {share:.0%} | {np.mean(scores):.3f} ± {np.std(scores):.3f} |")
     return out
 
@@ -177,8 +170,7 @@ def model_kinds(data: TrainingData) -> list[str]:
         "|---|---:|---:|",
     ]
     for name, make in candidates().items():
-        p = _floored(out_of_fold(make, data.rows, data.labels, data.groups), data)
-        out.append(f"| {name} | {_top1(p, data):.3f} | {_abstain_auc(p, data):.3f} |")
+        out.append(f"| {name} | {_scores(_oof(make, data), data)} |")
     return out
 
 
@@ -194,7 +186,9 @@ def _context_text(table: SentenceTable, searcher: Searcher, kind: str, sid: int)
     return " ".join(table.sentences[j].text for j in around)
 
 
-def context_vectors(searcher: Searcher, questions: list[Question], data: TrainingData) -> list[str]:
+def context_vectors(
+    searcher: Searcher, questions: list[Question], data: TrainingData, readings: list[Reading]
+) -> list[str]:
     settings = get_settings()
     table = sentence_table(searcher.store)
     own = table.vectors
@@ -204,7 +198,6 @@ def context_vectors(searcher: Searcher, questions: list[Question], data: Trainin
         return ["## Sentence vectors with context", "", "The index has no sentence vectors."]
     own_array = np.asarray(own[np.arange(len(own))])
     make = candidates()[MODEL]
-    base = _floored(out_of_fold(make, data.rows, data.labels, data.groups), data)
     out = [
         "## Would sentence vectors embedded with their context help?",
         "",
@@ -215,8 +208,7 @@ def context_vectors(searcher: Searcher, questions: list[Question], data: Trainin
         "",
         "| sentence vector | best sentence answers | abstention AUC (best sentence alone) |",
         "|---|---:|---:|",
-        f"| the sentence alone (shipped) | {_top1(base, data):.3f} | "
-        f"{_abstain_auc(base, data):.3f} |",
+        f"| the sentence alone (shipped) | {_scores(_oof(make, data), data)} |",
     ]
     cache = VectorCache(settings.cache_dir / "vectors.sqlite")
     try:
@@ -230,28 +222,25 @@ def context_vectors(searcher: Searcher, questions: list[Question], data: Trainin
                 placed, _ = _read(searcher, questions)
             finally:
                 table.vectors = own
-            beside = _with_column(searcher, data, other, questions)
+            beside = _with_column(searcher, data, readings, other)
             for how, d in (("in place", placed), ("beside", beside)):
-                p = _floored(out_of_fold(make, d.rows, d.labels, d.groups), d)
-                out.append(f"| with {kind}, {how} | {_top1(p, d):.3f} | {_abstain_auc(p, d):.3f} |")
+                out.append(f"| with {kind}, {how} | {_scores(_oof(make, d), d)} |")
     finally:
         cache.close()
     return out
 
 
 def _with_column(
-    searcher: Searcher, data: TrainingData, vectors: np.ndarray, questions: list[Question]
+    searcher: Searcher, data: TrainingData, readings: list[Reading], vectors: np.ndarray
 ) -> TrainingData:
     """``data`` with one more column: each candidate's similarity to the question by
     ``vectors``, on the index's scale."""
     table = sentence_table(searcher.store)
     low, span = table.scale
     column = np.zeros(len(data.labels))
-    for i, q in enumerate(questions):
-        r = read_question(searcher, q.question)
-        mine = np.flatnonzero(data.groups == i)
+    for i, (q, r) in enumerate(zip(data.questions, readings, strict=True)):
         at = [table.sentences[s].vector for s in r.sentence_ids]
-        column[mine] = (vectors[at] @ searcher.query_vector(q.question) - low) / span
+        column[data.groups == i] = (vectors[at] @ searcher.query_vector(q.question) - low) / span
     rows = np.column_stack([data.rows, np.clip(column, -1.0, 1.5)])
     return TrainingData(rows, data.labels, data.groups, data.questions)
 
@@ -274,26 +263,21 @@ def abstainer(
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    rows, answerable, which, extra = [], [], [], []
+    X, y, which = _question_rows(p, data)
     # A question without a candidate abstains whatever the abstainer says: it counts as
     # abstained below, as it does in an answer.
-    silent = [q for i, q in enumerate(data.questions) if not (data.groups == i).any()]
-    for i, q in enumerate(data.questions):
-        mine = np.flatnonzero(data.groups == i)
-        if len(mine) == 0:
-            continue
-        r = readings[i]
-        rows.append(question_row(p[mine], data.rows[mine])[0])
-        answerable.append(q.answerable)
-        which.append(i)
-        focus = searcher.query_vector(_focus(q))
+    asked = set(which)
+    silent = [q for i, q in enumerate(data.questions) if i not in asked]
+    extra = []
+    for i in which:
+        mine, r = np.flatnonzero(data.groups == i), readings[i]
+        focus = searcher.query_vector(_focus(data.questions[i]))
         low, span = r.table.scale
         at = [r.table.sentences[s].vector for s in r.sentence_ids]
         sentences = (r.table.vectors[at] @ focus - low) / span
         passages = (searcher.store.passage_vectors(r.table.rows(r.owners)) @ focus - low) / span
         top = int(np.argmax(p[mine]))
         extra.append([sentences[top], sentences.max(), passages[top], passages.max()])
-    X, y = np.asarray(rows), np.asarray(answerable, dtype=np.int64)
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
 
     def judged(features: np.ndarray, include: Callable[[Question], bool]) -> str:
@@ -410,12 +394,12 @@ def main() -> None:
     questions = dev_only(in_split(load_questions(DEFAULT_QUESTIONS), "dev"))
     searcher = get_searcher(get_settings())
     data, readings = _read(searcher, questions)
-    p = _floored(out_of_fold(candidates()[MODEL], data.rows, data.labels, data.groups), data)
+    p = _oof(candidates()[MODEL], data)
     sections = [
         top_k(p, data),
         learning_curve(data),
         model_kinds(data),
-        context_vectors(searcher, questions, data),
+        context_vectors(searcher, questions, data, readings),
         abstainer(searcher, data, readings, p),
         composition(data, readings, p),
     ]

@@ -166,14 +166,9 @@ def train_scorer(
         raise ValueError("too few dev questions with an answering sentence to train on")
     cv: dict[str, dict[str, float]] = {}
     oof: dict[str, np.ndarray] = {}
+    floor = similarity_floor(data)
     for name, make in candidates().items():
-        oof[name] = out_of_fold(make, data.rows, data.labels, data.groups)
-        cv[name] = _judge(oof[name], data)
-    # No sentence that answered a dev question was less similar to it than this: below it a
-    # sentence shares words with the question at most ("Human Capital" for "capital").
-    floor = float(data.rows[data.labels > 0, SIMILARITY].min())
-    for name in oof:
-        oof[name] = np.where(data.rows[:, SIMILARITY] >= floor, oof[name], 0.0)
+        oof[name] = floored(out_of_fold(make, data.rows, data.labels, data.groups), data, floor)
         cv[name] = _judge(oof[name], data)
     best = max(cv, key=lambda n: (cv[n]["top1"] + cv[n]["abstain_auc"], cv[n]["ap"]))
     sentence_threshold, _ = _threshold(oof[best], data)
@@ -202,6 +197,17 @@ def train_scorer(
     scorer.save(out_dir)
     forget_loaded()
     return TrainResult(scorer, time.perf_counter() - t0)
+
+
+def similarity_floor(data: TrainingData) -> float:
+    """No sentence that answered a dev question was less similar to it than this: below it a
+    sentence shares words with the question at most ("Human Capital" for "capital")."""
+    return float(data.rows[data.labels > 0, SIMILARITY].min())
+
+
+def floored(p: np.ndarray, data: TrainingData, floor: float) -> np.ndarray:
+    """``p`` with every candidate below the similarity floor at 0, as the scorer answers."""
+    return np.where(data.rows[:, SIMILARITY] >= floor, p, 0.0)
 
 
 def out_of_fold(
