@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from rich.console import Console
+from rich.progress import Progress
 
 from beleidszoeker.config import get_settings
 from eval.matching import contains_quote
@@ -54,6 +56,7 @@ from search_api.question import ENGLISH_FUNCTION_WORDS, analyse
 from search_api.retrieval import Searcher
 from search_api.sentences import SentenceTable, sentence_table
 
+_ERR = Console(stderr=True)
 RESULTS = Path(__file__).parent / "results" / "answer_ceiling.md"
 MODEL = "logistic_regression_c0.3"  # the sentence model `beleidszoeker train` chose
 TOP = (1, 2, 3, 5, 10)
@@ -186,9 +189,7 @@ def _context_text(table: SentenceTable, searcher: Searcher, kind: str, sid: int)
     return " ".join(table.sentences[j].text for j in around)
 
 
-def context_vectors(
-    searcher: Searcher, questions: list[Question], data: TrainingData, readings: list[Reading]
-) -> list[str]:
+def context_vectors(searcher: Searcher, data: TrainingData, readings: list[Reading]) -> list[str]:
     settings = get_settings()
     table = sentence_table(searcher.store)
     own = table.vectors
@@ -214,12 +215,12 @@ def context_vectors(
     try:
         for kind in ("its section title", "the sentence before", "both its neighbours"):
             texts = [_context_text(table, searcher, kind, i) for i in range(n)]
-            vectors, _ = embed_with_cache(searcher.embedder, texts, cache)
+            vectors = _embed(searcher, texts, cache, f"sentences with {kind}")
             other = own_array.copy()
             other[rows] = vectors
             table.vectors = other
             try:
-                placed, _ = _read(searcher, questions)
+                placed, _ = _read(searcher, data.questions)
             finally:
                 table.vectors = own
             beside = _with_column(searcher, data, readings, other)
@@ -228,6 +229,16 @@ def context_vectors(
     finally:
         cache.close()
     return out
+
+
+def _embed(searcher: Searcher, texts: list[str], cache: VectorCache, what: str) -> np.ndarray:
+    """The texts' vectors, through the vector cache: minutes the first time, with a bar."""
+    with Progress(console=_ERR, transient=True) as bar:
+        task = bar.add_task(f"Embedding {what}", total=len(texts))
+        vectors, _ = embed_with_cache(
+            searcher.embedder, texts, cache, on_progress=lambda n: bar.advance(task, n)
+        )
+    return vectors
 
 
 def _with_column(
@@ -393,16 +404,21 @@ def main() -> None:
     t0 = time.perf_counter()
     questions = dev_only(in_split(load_questions(DEFAULT_QUESTIONS), "dev"))
     searcher = get_searcher(get_settings())
+    _ERR.print(f"Reading the candidates of {len(questions)} dev questions ...")
     data, readings = _read(searcher, questions)
     p = _oof(candidates()[MODEL], data)
-    sections = [
-        top_k(p, data),
-        learning_curve(data),
-        model_kinds(data),
-        context_vectors(searcher, questions, data, readings),
-        abstainer(searcher, data, readings, p),
-        composition(data, readings, p),
+    steps = [
+        ("candidates ranked", lambda: top_k(p, data)),
+        ("learning curve", lambda: learning_curve(data)),
+        ("model kinds", lambda: model_kinds(data)),
+        ("sentence vectors with context", lambda: context_vectors(searcher, data, readings)),
+        ("abstainer", lambda: abstainer(searcher, data, readings, p)),
+        ("sentences shown", lambda: composition(data, readings, p)),
     ]
+    sections = []
+    for what, step in steps:
+        _ERR.print(f"Measuring: {what} ...")
+        sections.append(step())
     head = [
         "# How far the answer step gets, out of fold on dev",
         "",
